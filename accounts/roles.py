@@ -1,0 +1,63 @@
+"""Roles, the level of organisation each may belong to, and what each may do.
+
+Kept as plain data: the capability table is small, read everywhere, and reviewed by the bureau,
+so a table beats a permission framework here.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.TextChoices):
+    BUREAU = "bureau", _("市交通运输局")
+    DISTRICT = "district", _("区县分平台")
+    ENTERPRISE = "enterprise", _("运输企业")
+
+
+class Role(models.TextChoices):
+    BUREAU_ADMIN = "bureau_admin", _("局系统管理员")
+    BUREAU_SUPERVISOR = "bureau_supervisor", _("局监管人员")
+    BUREAU_ANALYST = "bureau_analyst", _("局数据分析员（只读）")
+    DISTRICT_OPERATOR = "district_operator", _("区县操作员")
+    DISTRICT_LEADER = "district_leader", _("区县负责人")
+    ENTERPRISE_OFFICER = "enterprise_officer", _("企业安全员")
+    DESK_OPERATOR = "desk_operator", _("12328话务员")
+    FIELD_OFFICER = "field_officer", _("执法人员")
+
+
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    Role.BUREAU_ADMIN: frozenset({Level.BUREAU}),
+    Role.BUREAU_SUPERVISOR: frozenset({Level.BUREAU}),
+    Role.BUREAU_ANALYST: frozenset({Level.BUREAU}),
+    Role.DISTRICT_OPERATOR: frozenset({Level.DISTRICT}),
+    Role.DISTRICT_LEADER: frozenset({Level.DISTRICT}),
+    Role.ENTERPRISE_OFFICER: frozenset({Level.ENTERPRISE}),
+    Role.DESK_OPERATOR: frozenset({Level.BUREAU}),
+    Role.FIELD_OFFICER: frozenset({Level.BUREAU, Level.DISTRICT}),
+}
+
+
+class Capability(models.TextChoices):
+    VIEW_REGISTRY = "view_registry", _("查看登记信息")
+    EDIT_REGISTRY = "edit_registry", _("维护登记信息")
+    IMPORT_REGISTRY = "import_registry", _("批量导入")
+    EXPORT_REGISTRY = "export_registry", _("导出")
+    VIEW_PERSONAL_DATA = "view_personal_data", _("查看完整个人信息")
+    MANAGE_USERS = "manage_users", _("用户管理")
+
+
+_ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY}
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.BUREAU_ADMIN: frozenset(Capability.values),
+    Role.BUREAU_SUPERVISOR: frozenset(_ALL_READ | {Capability.EDIT_REGISTRY,
+                                                   Capability.IMPORT_REGISTRY,
+                                                   Capability.VIEW_PERSONAL_DATA}),
+    Role.BUREAU_ANALYST: frozenset(_ALL_READ),
+    Role.DISTRICT_OPERATOR: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
+    Role.DISTRICT_LEADER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
+    Role.ENTERPRISE_OFFICER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
+    Role.DESK_OPERATOR: frozenset({Capability.VIEW_REGISTRY}),
+    Role.FIELD_OFFICER: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_PERSONAL_DATA}),
+}

@@ -1,0 +1,18 @@
+from rest_framework.routers import DefaultRouter
+
+from fleet.api import views
+
+router = DefaultRouter()
+router.register("districts", views.DistrictViewSet, basename="district")
+router.register("enterprises", views.EnterpriseViewSet, basename="enterprise")
+router.register("vehicles", views.VehicleViewSet, basename="vehicle")
+router.register("drivers", views.DriverViewSet, basename="driver")
+router.register("certificates", views.CertificateViewSet, basename="certificate")
+router.register("terminals", views.TerminalViewSet, basename="terminal")
+router.register("bindings", views.BindingViewSet, basename="binding")
+router.register("waybills", views.WaybillViewSet, basename="waybill")
+router.register("zones", views.ZoneViewSet, basename="zone")
+router.register("roads", views.RoadSegmentViewSet, basename="road")
+router.register("bus-lines", views.BusLineViewSet, basename="busline")
+
+urlpatterns = router.urls

@@ -1,0 +1,198 @@
+"""Jurisdictions and the reference geography the rules use (roads, zones, bus lines)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fleet.scoping import ScopedQuerySet
+
+
+class DistrictQuerySet(ScopedQuerySet):
+    district_lookup = "pk"
+    enterprise_lookup = "enterprises"
+
+
+class District(models.Model):
+    code = models.CharField(_("行政区划代码"), max_length=6, unique=True,
+                            help_text=_("GB/T 2260 六位代码"))
+    name = models.CharField(_("名称"), max_length=50)
+    parent = models.ForeignKey("self", verbose_name=_("上级"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    boundary = models.MultiPolygonField(_("边界"), srid=4326, null=True, blank=True)
+    # What the importer changed when it had to repair the delivered geometry.
+    boundary_repair_note = models.TextField(_("边界修复说明"), blank=True)
+
+    objects = DistrictQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("区县")
+        verbose_name_plural = _("区县")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not (len(self.code) == 6 and self.code.isdigit()):
+            raise ValidationError({"code": _("行政区划代码应为6位数字")})
+
+
+class RoadClass(models.TextChoices):
+    EXPRESSWAY = "expressway", _("高速公路")
+    NATIONAL = "national", _("国道")
+    ARTERIAL = "arterial", _("城市主干路")
+    SECONDARY = "secondary", _("城市次干路")
+    LOCAL = "local", _("支路")
+
+
+class RoadSegmentQuerySet(ScopedQuerySet):
+    public_filter = Q(pk__isnull=False)  # the road network is reference data for everyone
+
+
+class RoadSegment(models.Model):
+    name = models.CharField(_("道路名称"), max_length=100)
+    road_class = models.CharField(_("道路等级"), max_length=20, choices=RoadClass.choices)
+    speed_limit_kmh = models.PositiveSmallIntegerField(_("限速(km/h)"))
+    geometry = models.LineStringField(_("线形"), srid=4326)
+
+    objects = RoadSegmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("路段")
+        verbose_name_plural = _("路段")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.speed_limit_kmh} km/h)"
+
+
+class ZoneKind(models.TextChoices):
+    HAZMAT_RESTRICTED = "hazmat_restricted", _("危险品车辆限行区")
+    SPEED_LIMIT = "speed_limit", _("限速区")
+    BUS_STOP = "bus_stop", _("公交站点")
+    DEPOT = "depot", _("场站")
+    TRANSPORT_HUB = "transport_hub", _("交通枢纽")
+    SCHOOL = "school", _("学校区域")
+
+
+def validate_time_windows(windows: Any) -> None:
+    """Weekly windows: ``[{"days": [1..7], "start": "HH:MM", "end": "HH:MM"}, ...]``.
+
+    ISO weekdays (1 = Monday). A window whose end is not after its start runs over midnight
+    (e.g. 22:00–06:00). An empty list means "always".
+    """
+    if not isinstance(windows, list):
+        raise ValidationError(_("时段应为列表"), code="bad_windows")
+    for window in windows:
+        if not isinstance(window, dict) or set(window) != {"days", "start", "end"}:
+            raise ValidationError(_("时段格式应为 {days, start, end}"), code="bad_windows")
+        days = window["days"]
+        if not isinstance(days, list) or not days or any(d not in range(1, 8) for d in days):
+            raise ValidationError(_("星期应为1至7"), code="bad_windows")
+        for key in ("start", "end"):
+            try:
+                dt.time.fromisoformat(window[key])
+            except (TypeError, ValueError):
+                raise ValidationError(_("时间应为 HH:MM"), code="bad_windows") from None
+
+
+def window_contains(windows: list[dict[str, Any]], moment: dt.datetime) -> bool:
+    """Whether local ``moment`` falls in any weekly window (empty list = always)."""
+    if not windows:
+        return True
+    clock = moment.time().replace(tzinfo=None)
+    weekday = moment.isoweekday()
+    for window in windows:
+        start = dt.time.fromisoformat(window["start"])
+        end = dt.time.fromisoformat(window["end"])
+        if start < end:
+            if weekday in window["days"] and start <= clock < end:
+                return True
+        else:  # runs over midnight: the part after midnight belongs to the previous day's window
+            if weekday in window["days"] and clock >= start:
+                return True
+            previous_day = 7 if weekday == 1 else weekday - 1
+            if previous_day in window["days"] and clock < end:
+                return True
+    return False
+
+
+class ZoneQuerySet(ScopedQuerySet):
+    district_lookup = "district"
+    public_filter = Q(district__isnull=True)  # city-wide zones bind every district
+
+
+class Zone(models.Model):
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=30, choices=ZoneKind.choices)
+    geometry = models.GeometryField(_("范围"), srid=4326)
+    district = models.ForeignKey(District, verbose_name=_("所属区县"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="zones",
+                                 help_text=_("留空表示全市适用"))
+    time_windows = models.JSONField(_("生效时段"), default=list, blank=True,
+                                    validators=[validate_time_windows])
+    speed_limit_kmh = models.PositiveSmallIntegerField(_("限速(km/h)"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+
+    objects = ZoneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("区域")
+        verbose_name_plural = _("区域")
+        indexes = [models.Index(fields=["kind"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_in_force_at(self, local_moment: dt.datetime) -> bool:
+        return self.active and window_contains(self.time_windows, local_moment)
+
+
+class BusLineQuerySet(ScopedQuerySet):
+    district_lookup = "district"
+    enterprise_lookup = "enterprise"
+
+
+class BusLine(models.Model):
+    number = models.CharField(_("线路编号"), max_length=20, unique=True)
+    name = models.CharField(_("线路名称"), max_length=100)
+    enterprise = models.ForeignKey("fleet.Enterprise", verbose_name=_("运营企业"),
+                                   on_delete=models.PROTECT, related_name="bus_lines")
+    district = models.ForeignKey(District, verbose_name=_("主管区县"), on_delete=models.PROTECT,
+                                 related_name="bus_lines")
+    route = models.LineStringField(_("线路走向"), srid=4326)
+
+    objects = BusLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("公交线路")
+        verbose_name_plural = _("公交线路")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class BusStop(models.Model):
+    line = models.ForeignKey(BusLine, verbose_name=_("线路"), on_delete=models.CASCADE,
+                             related_name="stops")
+    sequence = models.PositiveSmallIntegerField(_("站序"))
+    name = models.CharField(_("站名"), max_length=100)
+    location = models.PointField(_("位置"), srid=4326)
+    radius_m = models.PositiveSmallIntegerField(_("站点半径(米)"), default=30)
+
+    class Meta:
+        ordering = ["line", "sequence"]
+        verbose_name = _("公交站点")
+        verbose_name_plural = _("公交站点")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "sequence"], name="bus_stop_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.number}-{self.sequence} {self.name}"

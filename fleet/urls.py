@@ -1,0 +1,19 @@
+from django.urls import path
+
+from fleet import views
+
+app_name = "fleet"
+
+urlpatterns = [
+    path("vehicles/", views.vehicle_list, name="vehicle_list"),
+    path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle_detail"),
+    path("enterprises/", views.enterprise_list, name="enterprise_list"),
+    path("enterprises/<int:pk>/", views.enterprise_detail, name="enterprise_detail"),
+    path("drivers/", views.driver_list, name="driver_list"),
+    path("drivers/<int:pk>/", views.driver_detail, name="driver_detail"),
+    path("terminals/", views.terminal_list, name="terminal_list"),
+    path("waybills/", views.waybill_list, name="waybill_list"),
+    path("waybills/<int:pk>/", views.waybill_detail, name="waybill_detail"),
+    path("map/", views.map_page, name="map"),
+    path("map/layers.json", views.map_layers, name="map_layers"),
+]
