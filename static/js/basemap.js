@@ -22,7 +22,7 @@
   };
 
   async function create(elementId, options) {
-    const map = L.map(elementId, {preferCanvas: true, zoomSnap: 0.5});
+    const map = L.map(elementId, {zoomSnap: 0.5});
     if (options.tileUrl) {
       L.tileLayer(options.tileUrl, {maxZoom: 19}).addTo(map);
     }
