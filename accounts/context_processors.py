@@ -16,7 +16,7 @@ NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("fleet:terminal_list", _("终端"), Capability.VIEW_REGISTRY),
     ("fleet:waybill_list", _("电子运单"), Capability.VIEW_REGISTRY),
     ("fleet:map", _("地图"), Capability.VIEW_REGISTRY),
-    # ("importing:upload", _("数据导入"), Capability.IMPORT_REGISTRY),
+    ("importing:upload", _("数据导入"), Capability.IMPORT_REGISTRY),
 ]
 
 

@@ -7,6 +7,7 @@ from accounts import views as account_views
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("fleet/import/", include("fleet.importing.urls", namespace="importing")),
     path("fleet/", include("fleet.urls")),
     path("api/v1/", include("fleet.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
