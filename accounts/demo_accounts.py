@@ -56,6 +56,10 @@ def ensure_demo_accounts(password: str = DEMO_PASSWORD) -> list[tuple[DemoAccoun
                       "is_staff": account.role == Role.BUREAU_ADMIN,
                       "is_superuser": account.role == Role.BUREAU_ADMIN},
         )
+        if not was_created and enterprise is not None and user.enterprise_id is None:
+            # The demo city was rebuilt (--replace): re-attach the officer to a carrier.
+            user.enterprise = enterprise
+            user.save(update_fields=["enterprise"])
         if was_created:
             user.set_password(password)
             user.save(update_fields=["password"])

@@ -27,8 +27,9 @@ class User(AbstractUser):
                             default=Role.BUREAU_ANALYST)
     districts = models.ManyToManyField("fleet.District", verbose_name=_("所属区县"), blank=True,
                                        related_name="users")
+    # SET_NULL fails closed: an enterprise user whose enterprise is gone sees nothing.
     enterprise = models.ForeignKey("fleet.Enterprise", verbose_name=_("所属企业"), null=True,
-                                   blank=True, on_delete=models.PROTECT, related_name="users")
+                                   blank=True, on_delete=models.SET_NULL, related_name="users")
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
 
     class Meta:

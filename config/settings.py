@@ -96,6 +96,9 @@ DATABASES = {
         engine="django.contrib.gis.db.backends.postgis",
     )
 }
+# Parallel checkouts on one machine can give their test databases distinct names.
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

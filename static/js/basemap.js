@@ -33,7 +33,8 @@
         color: "#2b6cb0", weight: 1.5, fillColor: "#ebf4ff",
         fillOpacity: f.properties.code === options.focusDistrict ? 0.55 : 0.25,
       }),
-      onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name, {sticky: true}),
+      onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name,
+        {permanent: true, direction: "center", className: "district-label"}),
     }).addTo(map);
     const roads = L.geoJSON(layers.roads, {
       style: (f) => ROAD_STYLE[f.properties.road_class] || ROAD_STYLE.local,
