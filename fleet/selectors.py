@@ -52,6 +52,12 @@ def districts(user: User) -> QuerySet[District]:
     return District.objects.visible_to(user).filter(boundary__isnull=False)
 
 
+def all_district_outlines() -> QuerySet[District]:
+    """District outlines for map context. Boundaries are public reference geography, so every
+    user sees all of them; what a district *owns* stays behind ``visible_to``."""
+    return District.objects.filter(boundary__isnull=False, children__isnull=True).order_by("code")
+
+
 def vehicle_detail(user: User, pk: int) -> dict[str, Any]:
     vehicle = get_object_or_404(vehicles(user), pk=pk)
     now = timezone.now()

@@ -128,13 +128,29 @@ def _geojson(queryset: QuerySet, geometry_field: str, fields: tuple[str, ...]) -
     return json.loads(serialize("geojson", queryset, geometry_field=geometry_field, fields=fields))
 
 
+def _district_features(user) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """All district outlines (public reference geography), flagging the user's own and giving
+    each a label point inside its largest part (enclaves would pull a bounds centre outside)."""
+    own = set(selectors.districts(user).values_list("pk", flat=True))
+    features = []
+    for district in selectors.all_district_outlines():
+        largest = max(district.boundary, key=lambda polygon: polygon.area)
+        label = largest.point_on_surface
+        features.append({
+            "type": "Feature",
+            "geometry": json.loads(district.boundary.geojson),
+            "properties": {"code": district.code, "name": district.name,
+                           "mine": district.pk in own, "label": [label.y, label.x]},
+        })
+    return {"type": "FeatureCollection", "features": features}
+
+
 @registry_view
 def map_layers(request: HttpRequest) -> HttpResponse:
     """The vector base layers: district boundaries, the road network and zones in force."""
     user = request.user
-
     body = {
-        "districts": _geojson(selectors.districts(user), "boundary", ("code", "name")),
+        "districts": _district_features(user),
         "roads": _geojson(selectors.road_network(user), "geometry",
                           ("name", "road_class", "speed_limit_kmh")),
         "zones": _geojson(selectors.zones(user), "geometry", ("name", "kind", "speed_limit_kmh")),

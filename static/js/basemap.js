@@ -30,12 +30,15 @@
     const layers = await response.json();
     const districts = L.geoJSON(layers.districts, {
       style: (f) => ({
-        color: "#2b6cb0", weight: 1.5, fillColor: "#ebf4ff",
-        fillOpacity: f.properties.code === options.focusDistrict ? 0.55 : 0.25,
+        color: "#2b6cb0", weight: f.properties.mine ? 2 : 1, fillColor: "#dbeafe",
+        fillOpacity: f.properties.code === options.focusDistrict ? 0.7
+          : (f.properties.mine ? 0.45 : 0.15),
       }),
-      onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name,
-        {permanent: true, direction: "center", className: "district-label"}),
     }).addTo(map);
+    for (const f of layers.districts.features) {
+      L.tooltip({permanent: true, direction: "center", className: "district-label"})
+        .setLatLng(f.properties.label).setContent(f.properties.name).addTo(map);
+    }
     const roads = L.geoJSON(layers.roads, {
       style: (f) => ROAD_STYLE[f.properties.road_class] || ROAD_STYLE.local,
       onEachFeature: (f, layer) =>
@@ -56,6 +59,10 @@
     for (const extra of options.extra || []) {
       const layer = L.geoJSON(extra.geojson, extra.style || {}).addTo(map);
       if (extra.fit && layer.getBounds().isValid()) bounds = layer.getBounds();
+    }
+    const own = layers.districts.features.filter((f) => f.properties.mine);
+    if (own.length && own.length < layers.districts.features.length) {
+      bounds = L.geoJSON({type: "FeatureCollection", features: own}).getBounds();
     }
     if (options.focusDistrict) {
       districts.eachLayer((layer) => {
