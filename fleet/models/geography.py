@@ -178,6 +178,11 @@ class BusLine(models.Model):
         return f"{self.number} {self.name}"
 
 
+class BusStopQuerySet(ScopedQuerySet):
+    district_lookup = "line__district"
+    enterprise_lookup = "line__enterprise"
+
+
 class BusStop(models.Model):
     line = models.ForeignKey(BusLine, verbose_name=_("线路"), on_delete=models.CASCADE,
                              related_name="stops")
@@ -185,6 +190,8 @@ class BusStop(models.Model):
     name = models.CharField(_("站名"), max_length=100)
     location = models.PointField(_("位置"), srid=4326)
     radius_m = models.PositiveSmallIntegerField(_("站点半径(米)"), default=30)
+
+    objects = BusStopQuerySet.as_manager()
 
     class Meta:
         ordering = ["line", "sequence"]

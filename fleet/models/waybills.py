@@ -61,6 +61,11 @@ class Waybill(models.Model):
             raise ValidationError({"escort": _("押运员不能与驾驶员为同一人")})
 
 
+class WaybillGoodsQuerySet(ScopedQuerySet):
+    district_lookup = "waybill__vehicle__registered_district"
+    enterprise_lookup = "waybill__vehicle__enterprise"
+
+
 class WaybillGoods(models.Model):
     waybill = models.ForeignKey(Waybill, verbose_name=_("运单"), on_delete=models.CASCADE,
                                 related_name="goods")
@@ -71,6 +76,8 @@ class WaybillGoods(models.Model):
                                      choices=[("I", "I"), ("II", "II"), ("III", "III")])
     quantity = models.DecimalField(_("数量"), max_digits=10, decimal_places=3)
     unit = models.CharField(_("单位"), max_length=10, default="t")
+
+    objects = WaybillGoodsQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("运输货物")
