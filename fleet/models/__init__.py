@@ -9,6 +9,7 @@ from fleet.models.registry import (
     Terminal,
     Vehicle,
 )
+from fleet.models.telemetry import MeterTrip, TerminalEventLog, VehicleState
 from fleet.models.waybills import Waybill, WaybillGoods
 
 __all__ = [
@@ -19,9 +20,12 @@ __all__ = [
     "Driver",
     "DriverVehicleBinding",
     "Enterprise",
+    "MeterTrip",
     "RoadSegment",
     "Terminal",
+    "TerminalEventLog",
     "Vehicle",
+    "VehicleState",
     "Waybill",
     "WaybillGoods",
     "Zone",
