@@ -197,6 +197,14 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 # GDAL: uploaded GeoJSON is parsed with json + shapely and stored through GEOS.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# Ingest pipeline (Redis Streams sharded by vehicle; one worker owns a shard at a time).
+BUS_PREFIX = os.environ.get("BUS_PREFIX", "fleet")
+PIPELINE_SHARDS = int(os.environ.get("PIPELINE_SHARDS", "8"))
+PIPELINE_BATCH_SIZE = int(os.environ.get("PIPELINE_BATCH_SIZE", "500"))
+PIPELINE_LEASE_TTL_MS = int(os.environ.get("PIPELINE_LEASE_TTL_MS", "10000"))
+POSITION_RETENTION_DAYS = int(os.environ.get("POSITION_RETENTION_DAYS", "183"))  # ≥ 6 months
+POSITION_PARTITIONS_AHEAD_DAYS = int(os.environ.get("POSITION_PARTITIONS_AHEAD_DAYS", "7"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -84,3 +84,15 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request with an English cookie leaves English active in the thread; later tests that
+    call services directly must start from the default language again."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

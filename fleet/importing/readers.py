@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -67,7 +67,7 @@ def read_table(stream: IO[bytes], filename: str, size: int | None,
     return _read_csv(data)
 
 
-_XLS = _lazy("不支持 .xls（Excel 97-2003）格式，请在 Excel 中另存为 .xlsx 后上传")
+_XLS = gettext_lazy("不支持 .xls（Excel 97-2003）格式，请在 Excel 中另存为 .xlsx 后上传")
 
 
 def _too_large(limit: int) -> str:

@@ -1,0 +1,31 @@
+import signal
+import threading
+
+import redis
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from fleet.telemetry.bus import StreamBus
+from fleet.telemetry.leases import ShardLeases
+from fleet.telemetry.worker import PipelineWorker, default_worker_id
+
+
+class Command(BaseCommand):
+    help = "Run one ingest pipeline worker (Redis Streams → PostGIS). Start several to scale."
+
+    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+        parser.add_argument("--batch", type=int, default=settings.PIPELINE_BATCH_SIZE)
+
+    def handle(self, *args: object, **options: object) -> None:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        bus = StreamBus(client, shards=settings.PIPELINE_SHARDS, prefix=settings.BUS_PREFIX)
+        leases = ShardLeases(client, worker_id=default_worker_id(),
+                             shards=settings.PIPELINE_SHARDS,
+                             ttl_ms=settings.PIPELINE_LEASE_TTL_MS, prefix=settings.BUS_PREFIX)
+        worker = PipelineWorker(bus, leases, batch_size=int(options["batch"]))  # type: ignore[arg-type]
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        self.stdout.write(f"pipeline worker {leases.worker_id}: {settings.PIPELINE_SHARDS} shards")
+        worker.run(stop)
+        self.stdout.write(f"stopped after {worker.stats.records} records")

@@ -1,0 +1,131 @@
+"""The ingest bus: Redis Streams sharded by vehicle, behind a small publish/read/ack interface
+so another engine (Kafka) can replace it.
+
+Each shard is one stream with one consumer group. The consumer name is the shard's own name, so
+whichever worker holds the shard's lease reads the same pending-entries list: after a crash the
+next owner starts by re-reading those pending entries (at-least-once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+import redis.asyncio as aioredis
+
+from fleet.telemetry import wire
+
+GROUP = "pipeline"
+
+
+@dataclass(frozen=True, slots=True)
+class BusEntry:
+    shard: int
+    entry_id: str
+    payload: bytes
+
+
+class BusUnavailable(Exception):
+    """The bus cannot take the batch; nothing of it was published."""
+
+
+def stream_key(prefix: str, shard: int) -> str:
+    return f"{prefix}:ingest:{shard}"
+
+
+def dead_letter_key(prefix: str) -> str:
+    return f"{prefix}:ingest:dead"
+
+
+class StreamBus:
+    """Synchronous side: the pipeline workers and the HTTP ingest API."""
+
+    def __init__(self, client: redis.Redis, *, shards: int, prefix: str = "fleet") -> None:
+        self.client = client
+        self.shards = shards
+        self.prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, shards: int, prefix: str = "fleet") -> StreamBus:
+        return cls(redis.Redis.from_url(url), shards=shards, prefix=prefix)
+
+    def ensure_groups(self) -> None:
+        for shard in range(self.shards):
+            try:
+                self.client.xgroup_create(stream_key(self.prefix, shard), GROUP, id="0",
+                                          mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def publish(self, records: Sequence[wire.BusRecord]) -> None:
+        """All records or none (one MULTI/EXEC)."""
+        if not records:
+            return
+        try:
+            with self.client.pipeline(transaction=True) as pipe:
+                for record in records:
+                    shard = wire.shard_key(record) % self.shards
+                    pipe.xadd(stream_key(self.prefix, shard), {"r": wire.encode(record)})
+                pipe.execute()
+        except redis.RedisError as exc:
+            raise BusUnavailable(str(exc)) from exc
+
+    def read(self, shard: int, *, count: int, block_ms: int | None, pending: bool,
+             ) -> list[BusEntry]:
+        """Pending entries of the shard (``pending=True``) or new ones."""
+        key = stream_key(self.prefix, shard)
+        response = self.client.xreadgroup(GROUP, f"shard-{shard}", {key: "0" if pending else ">"},
+                                          count=count, block=None if pending else block_ms)
+        entries = []
+        for _stream, messages in response or []:
+            for entry_id, data in messages:
+                if data:  # pending entries already deleted come back empty
+                    entries.append(BusEntry(shard, entry_id.decode(), data[b"r"]))
+        return entries
+
+    def ack(self, shard: int, entry_ids: Sequence[str]) -> None:
+        """Acknowledge and delete: the stream only holds what is still to be processed."""
+        if not entry_ids:
+            return
+        key = stream_key(self.prefix, shard)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.xack(key, GROUP, *entry_ids)
+            pipe.xdel(key, *entry_ids)
+            pipe.execute()
+
+    def dead_letter(self, entry: BusEntry, reason: str) -> None:
+        self.client.xadd(dead_letter_key(self.prefix),
+                         {"shard": entry.shard, "id": entry.entry_id, "payload": entry.payload,
+                          "reason": reason})
+
+    def backlog(self) -> int:
+        return sum(self.client.xlen(stream_key(self.prefix, shard))
+                   for shard in range(self.shards))
+
+
+class AsyncStreamPublisher:
+    """The gateway's sink: publishes a batch atomically or raises (gateway backpressure)."""
+
+    def __init__(self, url: str, *, shards: int, prefix: str = "fleet") -> None:
+        self.client = aioredis.Redis.from_url(url)
+        self.shards = shards
+        self.prefix = prefix
+
+    async def publish(self, records: Sequence[wire.BusRecord]) -> None:
+        from fleet.gateway.sink import SinkUnavailable
+
+        if not records:
+            return
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                for record in records:
+                    shard = wire.shard_key(record) % self.shards
+                    pipe.xadd(stream_key(self.prefix, shard), {"r": wire.encode(record)})
+                await pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            raise SinkUnavailable(f"ingest bus unavailable: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,104 @@
+"""The pipeline worker: owns some shards, applies their records, acknowledges after commit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+from fleet.telemetry import wire
+from fleet.telemetry.bus import BusEntry, StreamBus
+from fleet.telemetry.leases import ShardLeases
+from fleet.telemetry.processing import BatchResult, VehicleMemory, apply_batch
+
+log = logging.getLogger(__name__)
+
+BatchHook = Callable[[BatchResult], None]
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    records: int = 0
+    new_fixes: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class PipelineWorker:
+    def __init__(self, bus: StreamBus, leases: ShardLeases, *, batch_size: int = 500,
+                 idle_sleep_s: float = 0.05, on_commit: BatchHook | None = None) -> None:
+        self.bus = bus
+        self.leases = leases
+        self.batch_size = batch_size
+        self.idle_sleep_s = idle_sleep_s
+        self.on_commit = on_commit
+        self.memory = VehicleMemory()
+        self.stats = WorkerStats()
+        self._recovered: set[int] = set()  # shards whose pending entries we re-processed
+        self._last_heartbeat = 0.0
+
+    def heartbeat_if_due(self) -> None:
+        interval = self.leases.ttl_ms / 3000
+        if time.monotonic() - self._last_heartbeat >= interval:
+            owned = self.leases.heartbeat()
+            self._recovered &= owned  # a shard lost and regained must be recovered again
+            self._last_heartbeat = time.monotonic()
+
+    def step(self) -> int:
+        """One pass over the owned shards; returns how many entries were processed."""
+        self.heartbeat_if_due()
+        processed = 0
+        for shard in sorted(self.leases.owned):
+            if shard not in self._recovered:
+                # Take-over or start: first the entries a previous owner read but never acked.
+                while entries := self.bus.read(shard, count=self.batch_size, block_ms=None,
+                                               pending=True):
+                    processed += self.process(shard, entries)
+                self._recovered.add(shard)
+            entries = self.bus.read(shard, count=self.batch_size, block_ms=None, pending=False)
+            if entries:
+                processed += self.process(shard, entries)
+        return processed
+
+    def process(self, shard: int, entries: list[BusEntry]) -> int:
+        records: list[wire.BusRecord] = []
+        for entry in entries:
+            try:
+                records.append(wire.decode(entry.payload))
+            except wire.WireError as exc:
+                self.bus.dead_letter(entry, str(exc))
+                self.stats.dead_letters += 1
+                log.warning("dead-lettered bus entry %s of shard %s: %s", entry.entry_id, shard,
+                            exc)
+        with transaction.atomic():
+            connection.ensure_connection()
+            result = apply_batch(connection.connection, records, self.memory)
+        self.bus.ack(shard, [entry.entry_id for entry in entries])
+        self.stats.batches += 1
+        self.stats.records += len(records)
+        self.stats.new_fixes += len(result.new_fixes)
+        self.stats.duplicates += result.duplicate_fixes
+        if self.on_commit is not None:
+            self.on_commit(result)
+        return len(entries)
+
+    def run(self, stop: threading.Event) -> None:
+        self.bus.ensure_groups()
+        try:
+            while not stop.is_set():
+                if not self.step():
+                    stop.wait(self.idle_sleep_s)
+        finally:
+            self.leases.release_all()
