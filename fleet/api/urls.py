@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from fleet.api import views
+from fleet.ingest import views as ingest
 
 router = DefaultRouter()
 router.register("districts", views.DistrictViewSet, basename="district")
@@ -15,4 +17,7 @@ router.register("zones", views.ZoneViewSet, basename="zone")
 router.register("roads", views.RoadSegmentViewSet, basename="road")
 router.register("bus-lines", views.BusLineViewSet, basename="busline")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("ingest/<slug:kind>", ingest.ingest, name="ingest"),
+    *router.urls,
+]

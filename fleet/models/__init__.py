@@ -9,7 +9,7 @@ from fleet.models.registry import (
     Terminal,
     Vehicle,
 )
-from fleet.models.telemetry import MeterTrip, TerminalEventLog, VehicleState
+from fleet.models.telemetry import IngestSource, MeterTrip, TerminalEventLog, VehicleState
 from fleet.models.waybills import Waybill, WaybillGoods
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Driver",
     "DriverVehicleBinding",
     "Enterprise",
+    "IngestSource",
     "MeterTrip",
     "RoadSegment",
     "Terminal",

@@ -124,3 +124,34 @@ class MeterTrip(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} {self.boarded_at:%Y-%m-%d %H:%M}"
+
+
+class IngestSourceQuerySet(ScopedQuerySet):
+    enterprise_lookup = "enterprise"  # districts do not manage data sources; the bureau does
+
+
+class IngestSource(models.Model):
+    """A system that pushes data over HTTP (ride-hailing platform, another bureau system, a
+    protocol converter). Authenticated by an API key stored only as its SHA-256."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    enterprise = models.ForeignKey("fleet.Enterprise", verbose_name=_("限定企业"), null=True,
+                                   blank=True, on_delete=models.PROTECT,
+                                   related_name="ingest_sources",
+                                   help_text=_("设置后只接受该企业车辆的数据"))
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = IngestSourceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("数据接入方")
+        verbose_name_plural = _("数据接入方")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_authenticated(self) -> bool:  # lets DRF treat the source as the request's user
+        return True

@@ -1,0 +1,1 @@
+"""HTTP ingest: systems that push JSON batches instead of connecting over JT/T 808."""
