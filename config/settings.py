@@ -203,6 +203,8 @@ PIPELINE_SHARDS = int(os.environ.get("PIPELINE_SHARDS", "8"))
 PIPELINE_BATCH_SIZE = int(os.environ.get("PIPELINE_BATCH_SIZE", "500"))
 PIPELINE_LEASE_TTL_MS = int(os.environ.get("PIPELINE_LEASE_TTL_MS", "10000"))
 POSITION_RETENTION_DAYS = int(os.environ.get("POSITION_RETENTION_DAYS", "183"))  # ≥ 6 months
+# A vehicle whose last report is older than this is shown offline (the offline sweep).
+VEHICLE_OFFLINE_AFTER_S = int(os.environ.get("VEHICLE_OFFLINE_AFTER_S", "600"))
 POSITION_PARTITIONS_AHEAD_DAYS = int(os.environ.get("POSITION_PARTITIONS_AHEAD_DAYS", "7"))
 
 LOGGING = {
