@@ -10,6 +10,7 @@ from accounts.roles import Capability
 # (url name, label, capability needed). Order is the order of the navigation bar.
 NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("home", _("总览"), None),
+    ("fleet:live_map", _("实时监控"), Capability.VIEW_REGISTRY),
     ("fleet:vehicle_list", _("车辆"), Capability.VIEW_REGISTRY),
     ("fleet:enterprise_list", _("企业"), Capability.VIEW_REGISTRY),
     ("fleet:driver_list", _("驾驶员"), Capability.VIEW_REGISTRY),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from fleet import views
+from fleet.live import views as live
 
 app_name = "fleet"
 
@@ -16,4 +17,6 @@ urlpatterns = [
     path("waybills/<int:pk>/", views.waybill_detail, name="waybill_detail"),
     path("map/", views.map_page, name="map"),
     path("map/layers.json", views.map_layers, name="map_layers"),
+    path("live/", live.live_map, name="live_map"),
+    path("live/snapshot.json", live.live_snapshot, name="live_snapshot"),
 ]

@@ -5,6 +5,7 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from fleet.live.publisher import LivePublisher
 from fleet.telemetry.bus import StreamBus
 from fleet.telemetry.leases import ShardLeases
 from fleet.telemetry.worker import PipelineWorker, default_worker_id
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         leases = ShardLeases(client, worker_id=default_worker_id(),
                              shards=settings.PIPELINE_SHARDS,
                              ttl_ms=settings.PIPELINE_LEASE_TTL_MS, prefix=settings.BUS_PREFIX)
-        worker = PipelineWorker(bus, leases, batch_size=int(options["batch"]))  # type: ignore[arg-type]
+        live = LivePublisher()
+        worker = PipelineWorker(bus, leases, batch_size=int(options["batch"]),  # type: ignore[arg-type]
+                                on_commit=lambda result: live.publish(result.states))
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

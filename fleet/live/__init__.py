@@ -1,0 +1,1 @@
+"""Live view: vehicle updates pushed over websockets, scoped like everything else."""

@@ -1,0 +1,29 @@
+"""Channel-layer group names. A vehicle update goes to the groups of its district, its
+enterprise and the city; a websocket joins exactly the groups its user's scope allows."""
+
+from __future__ import annotations
+
+from accounts.models import Scope
+
+CITY = "live.city"
+
+
+def district_group(district_id: int) -> str:
+    return f"live.district.{district_id}"
+
+
+def enterprise_group(enterprise_id: int) -> str:
+    return f"live.enterprise.{enterprise_id}"
+
+
+def groups_for_scope(scope: Scope) -> list[str]:
+    if scope.everything:
+        return [CITY]
+    groups = [district_group(pk) for pk in scope.district_ids]
+    if scope.enterprise_id is not None:
+        groups.append(enterprise_group(scope.enterprise_id))
+    return groups
+
+
+def groups_for_vehicle(district_id: int, enterprise_id: int) -> list[str]:
+    return [CITY, district_group(district_id), enterprise_group(enterprise_id)]

@@ -1,0 +1,78 @@
+"""Live updates over the websocket, through the real Redis channel layer."""
+
+import datetime as dt
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from fleet.live.publisher import LivePublisher
+from fleet.models import VehicleState
+from tests.telemetry.conftest import fix
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(client) -> WebsocketCommunicator:
+    cookie = client.cookies["sessionid"].value
+    communicator = WebsocketCommunicator(
+        application, "/ws/live/vehicles/",
+        headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"host", b"127.0.0.1"),
+                 (b"origin", b"http://127.0.0.1")])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_district_user_receives_only_own_vehicles(world, district_a_user, bureau_user, client):
+    async_to_sync(_only_own_vehicles)(world, district_a_user, bureau_user, client)
+
+
+async def _only_own_vehicles(world, district_a_user, bureau_user, client):
+    from django.test import Client
+
+    a_socket = await connect(await sync_to_async(logged_in)(client, district_a_user))
+    city_socket = await connect(await sync_to_async(logged_in)(Client(), bureau_user))
+    publisher = LivePublisher()
+    states = {world.vehicle_a.pk: fix(world.vehicle_a.pk, 0),
+              world.vehicle_b.pk: fix(world.vehicle_b.pk, 0)}
+    await sync_to_async(publisher.publish)(states)
+
+    message = await a_socket.receive_json_from(timeout=3)
+    assert [v["plate"] for v in message["vehicles"]] == ["辽L10001"]
+    assert await a_socket.receive_nothing(timeout=0.3)
+
+    city = await city_socket.receive_json_from(timeout=3)
+    assert sorted(v["id"] for v in city["vehicles"]) == sorted(states)
+    await a_socket.disconnect()
+    await city_socket.disconnect()
+
+
+def test_anonymous_socket_is_refused(db):
+    async_to_sync(_anonymous_refused)()
+
+
+async def _anonymous_refused():
+    communicator = WebsocketCommunicator(application, "/ws/live/vehicles/",
+                                         headers=[(b"host", b"127.0.0.1"),
+                                                  (b"origin", b"http://127.0.0.1")])
+    connected, _code = await communicator.connect()
+    assert not connected
+
+
+def test_snapshot_is_scoped(world, district_a_user, client_for):
+    at = dt.datetime(2026, 11, 21, 8, 0, tzinfo=dt.UTC)
+    from django.contrib.gis.geos import Point
+
+    for vehicle in (world.vehicle_a, world.vehicle_b):
+        VehicleState.objects.create(vehicle=vehicle, fix_time=at, received_at=at,
+                                    location=Point(122.07, 41.12, srid=4326))
+    body = client_for(district_a_user).get("/fleet/live/snapshot.json").json()
+    assert [v["plate"] for v in body["vehicles"]] == ["辽L10001"]
+
