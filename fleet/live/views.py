@@ -17,6 +17,7 @@ def live_map(request: HttpRequest) -> HttpResponse:
     user = request.user
     return render(request, "fleet/live_map.html", {
         "kinds": VehicleKind.choices,
+        "kind_labels": {value: str(label) for value, label in VehicleKind.choices},
         "districts": selectors.districts(user).order_by("code"),
         "enterprises": Enterprise.objects.visible_to(user).order_by("name").only("pk", "name"),
         "map_tile_url": settings.MAP_TILE_URL,

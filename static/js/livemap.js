@@ -9,7 +9,7 @@
   };
   const OFFLINE = "#a0aec0";
   const CLUSTER_BELOW_ZOOM = 13;
-  const CELL_PX = 56;
+  const CELL_PX = 64;
 
   function start(config) {
     const vehicles = new Map();
@@ -57,9 +57,9 @@
         }
         for (const cell of cells.values()) {
           const centre = [cell.lat / cell.n, cell.lon / cell.n];
-          const radius = 8 + Math.min(18, Math.log2(cell.n) * 3);
-          L.circleMarker(centre, {renderer, radius, weight: cell.alarm ? 3 : 1,
-            color: cell.alarm ? "#e53e3e" : "#2b6cb0", fillColor: "#4299e1", fillOpacity: 0.55})
+          const radius = 9 + Math.min(12, Math.log2(cell.n) * 2);
+          L.circleMarker(centre, {renderer, radius, weight: cell.alarm ? 2.5 : 1,
+            color: cell.alarm ? "#c53030" : "#fff", fillColor: "#2b6cb0", fillOpacity: 0.8})
             .bindTooltip(String(cell.n), {permanent: true, direction: "center",
               className: "cluster-label"})
             .on("click", () => map.setView(centre, Math.min(map.getZoom() + 2, 16)))

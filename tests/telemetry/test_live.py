@@ -76,3 +76,9 @@ def test_snapshot_is_scoped(world, district_a_user, client_for):
     body = client_for(district_a_user).get("/fleet/live/snapshot.json").json()
     assert [v["plate"] for v in body["vehicles"]] == ["辽L10001"]
 
+
+
+def test_live_page_renders(world, district_a_user, client_for):
+    response = client_for(district_a_user).get("/fleet/live/")
+    assert response.status_code == 200
+    assert "kind-labels" in response.content.decode()
