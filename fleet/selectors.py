@@ -18,6 +18,7 @@ from fleet.models import (
     RoadSegment,
     Terminal,
     Vehicle,
+    VehicleState,
     Waybill,
     Zone,
 )
@@ -74,7 +75,14 @@ def vehicle_detail(user: User, pk: int) -> dict[str, Any]:
                                if b.valid_from <= now and (b.valid_to is None or b.valid_to > now)},
         "certificates": certificates,
         "waybills": vehicle.waybills.order_by("-planned_start")[:10],
-    }
+        "track_end": _track_end(vehicle, now),
+    } | {"track_start": _track_end(vehicle, now) - dt.timedelta(hours=2)}
+
+
+def _track_end(vehicle: Vehicle, now: dt.datetime) -> dt.datetime:
+    """Playback opens on the two hours up to the vehicle's last report (or now)."""
+    state = VehicleState.objects.filter(vehicle=vehicle).only("fix_time").first()
+    return state.fix_time + dt.timedelta(minutes=1) if state else now
 
 
 def enterprise_detail(user: User, pk: int) -> dict[str, Any]:

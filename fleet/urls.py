@@ -8,6 +8,7 @@ app_name = "fleet"
 urlpatterns = [
     path("vehicles/", views.vehicle_list, name="vehicle_list"),
     path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle_detail"),
+    path("vehicles/<int:pk>/track.json", live.vehicle_track, name="vehicle_track"),
     path("enterprises/", views.enterprise_list, name="enterprise_list"),
     path("enterprises/<int:pk>/", views.enterprise_detail, name="enterprise_detail"),
     path("drivers/", views.driver_list, name="driver_list"),

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from fleet import selectors
-from fleet.models import Enterprise, VehicleState
+from fleet.models import Enterprise, Vehicle, VehicleState
 from fleet.models.registry import VehicleKind
+from fleet.telemetry.tracks import track
 from fleet.views import registry_view
 
 
@@ -41,3 +46,26 @@ def live_snapshot(request: HttpRequest) -> JsonResponse:
     } for (pk, plate, kind, district, enterprise, location, speed, heading, fix_time, online,
            alarm, load_state) in rows]
     return JsonResponse({"vehicles": vehicles})
+
+
+@registry_view
+def vehicle_track(request: HttpRequest, pk: int) -> JsonResponse:
+    """``?start=…&end=…`` (ISO, local time if naive); default: the last two hours."""
+    vehicle = get_object_or_404(Vehicle.objects.visible_to(request.user), pk=pk)
+    end = _parse(request.GET.get("end")) or timezone.now()
+    start = _parse(request.GET.get("start")) or end - dt.timedelta(hours=2)
+    if start >= end:
+        return JsonResponse({"error": "start must be before end"}, status=400)
+    return JsonResponse(track(vehicle, start, end))
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
