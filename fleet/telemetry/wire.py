@@ -7,9 +7,10 @@ travel as ``MeterTripRecord``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, fields
 from typing import Any
+
+import orjson
 
 from fleet.gateway.records import (
     ActiveSafetyAlarm,
@@ -83,16 +84,15 @@ def _restore(value: Any) -> Any:
 
 def encode(record: BusRecord) -> bytes:
     body = {f.name: _plain(getattr(record, f.name)) for f in fields(record)}
-    return json.dumps({"type": type(record).__name__, "body": body},
-                      separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps({"type": type(record).__name__, "body": body})
 
 
 def decode(payload: bytes) -> BusRecord:
     try:
-        data = json.loads(payload)
+        data = orjson.loads(payload)
         cls = _TYPES[data["type"]]
         return cls(**{key: _restore(value) for key, value in data["body"].items()})
-    except (ValueError, KeyError, TypeError) as exc:
+    except (orjson.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
         raise WireError(f"undecodable bus entry: {exc}") from exc
 
 

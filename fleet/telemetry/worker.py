@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +32,14 @@ class WorkerStats:
     duplicates: int = 0
     dead_letters: int = 0
     started: float = field(default_factory=time.monotonic)
+    # Seconds from the gateway reading a fix to its row being committed (recent fixes only).
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+
+    def latency_percentile(self, fraction: float) -> float | None:
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def default_worker_id() -> str:
@@ -85,6 +95,9 @@ class PipelineWorker:
         with transaction.atomic():
             connection.ensure_connection()
             result = apply_batch(connection.connection, records, self.memory)
+        committed = dt.datetime.now(dt.UTC)
+        self.stats.latencies.extend((committed - fix.received_at).total_seconds()
+                                    for fix in result.new_fixes)
         self.bus.ack(shard, [entry.entry_id for entry in entries])
         self.stats.batches += 1
         self.stats.records += len(records)
