@@ -38,10 +38,7 @@ from django.db import connection  # noqa: E402
 from fleet.gateway.records import Fix  # noqa: E402
 from fleet.models import Vehicle  # noqa: E402
 from fleet.telemetry.bus import StreamBus  # noqa: E402
-from fleet.telemetry.processing import (
-    VehicleMemory,
-    _position_rows,
-)
+from fleet.telemetry.processing import VehicleMemory, position_rows  # noqa: E402
 from fleet.telemetry.store import COLUMNS, TYPES  # noqa: E402
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -61,7 +58,7 @@ def make_fixes(count: int, vehicle_ids: list[int]) -> list[Fix]:
 
 
 def baseline_copy(fixes: list[Fix]) -> float:
-    rows = [r.as_tuple() for r in _position_rows(fixes, VehicleMemory())]
+    rows = [r.as_tuple() for r in position_rows(fixes, VehicleMemory())]
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_positions")
         cursor.execute("CREATE UNLOGGED TABLE bench_positions (LIKE telemetry_position "

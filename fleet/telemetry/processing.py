@@ -45,7 +45,7 @@ def _mileage_km(fix: Fix) -> float | None:
     return None
 
 
-def _position_rows(fixes: Sequence[Fix], memory: VehicleMemory) -> list[PositionRow]:
+def position_rows(fixes: Sequence[Fix], memory: VehicleMemory) -> list[PositionRow]:
     rows = []
     for fix in sorted(fixes, key=lambda f: (f.vehicle_id or 0, f.time)):
         if fix.vehicle_id is None:
@@ -152,7 +152,7 @@ def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
     """Write one batch inside the caller's transaction."""
     result = BatchResult()
     fixes = [r for r in records if isinstance(r, Fix) and r.vehicle_id is not None]
-    new_keys = write_positions(conn, _position_rows(fixes, memory))
+    new_keys = write_positions(conn, position_rows(fixes, memory))
     for fix in fixes:
         key = (fix.vehicle_id, fix.time)
         if key in new_keys:

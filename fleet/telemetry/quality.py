@@ -7,9 +7,8 @@ Drift needs the previous valid fix of the vehicle, which the worker keeps in mem
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 from fleet.gateway.records import SOURCE_BATCH, Fix
 from fleet.telemetry.schema import FLAG_BACKFILL, FLAG_DRIFT, FLAG_POSITIONED, FLAG_VALID
