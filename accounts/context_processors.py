@@ -18,6 +18,7 @@ NAVIGATION: list[tuple[str, Any, str | None]] = [
     ("fleet:waybill_list", _("电子运单"), Capability.VIEW_REGISTRY),
     ("fleet:map", _("地图"), Capability.VIEW_REGISTRY),
     ("importing:upload", _("数据导入"), Capability.IMPORT_REGISTRY),
+    ("fleet:gateway_stats", _("接入网关"), Capability.VIEW_GATEWAY),
 ]
 
 

@@ -46,6 +46,7 @@ class Capability(models.TextChoices):
     EXPORT_REGISTRY = "export_registry", _("导出")
     VIEW_PERSONAL_DATA = "view_personal_data", _("查看完整个人信息")
     MANAGE_USERS = "manage_users", _("用户管理")
+    VIEW_GATEWAY = "view_gateway", _("查看接入网关")
 
 
 _ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY}
@@ -53,8 +54,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.BUREAU_ADMIN: frozenset(Capability.values),
     Role.BUREAU_SUPERVISOR: frozenset(_ALL_READ | {Capability.EDIT_REGISTRY,
                                                    Capability.IMPORT_REGISTRY,
-                                                   Capability.VIEW_PERSONAL_DATA}),
-    Role.BUREAU_ANALYST: frozenset(_ALL_READ),
+                                                   Capability.VIEW_PERSONAL_DATA,
+                                                   Capability.VIEW_GATEWAY}),
+    Role.BUREAU_ANALYST: frozenset(_ALL_READ | {Capability.VIEW_GATEWAY}),
     Role.DISTRICT_OPERATOR: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
     Role.DISTRICT_LEADER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
     Role.ENTERPRISE_OFFICER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),

@@ -207,6 +207,16 @@ POSITION_RETENTION_DAYS = int(os.environ.get("POSITION_RETENTION_DAYS", "183")) 
 VEHICLE_OFFLINE_AFTER_S = int(os.environ.get("VEHICLE_OFFLINE_AFTER_S", "600"))
 POSITION_PARTITIONS_AHEAD_DAYS = int(os.environ.get("POSITION_PARTITIONS_AHEAD_DAYS", "7"))
 
+# JT/T 808 gateway (fleet/gateway/config.py lists every GATEWAY_* setting and its default).
+GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "0.0.0.0")  # noqa: S104 - terminals connect here
+GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "6808"))
+GATEWAY_METRICS_PORT = int(os.environ.get("GATEWAY_METRICS_PORT", "6809"))
+GATEWAY_IDLE_TIMEOUT_S = int(os.environ.get("GATEWAY_IDLE_TIMEOUT_S", "180"))
+GATEWAY_MAX_AUTH_FAILURES = int(os.environ.get("GATEWAY_MAX_AUTH_FAILURES", "3"))
+GATEWAY_MAX_FRAMES_PER_S = int(os.environ.get("GATEWAY_MAX_FRAMES_PER_S", "200"))
+# Where decoded records go: the ingest bus (an empty value keeps them in memory, for debugging).
+GATEWAY_SINK = os.environ.get("GATEWAY_SINK", "fleet.telemetry.bus.gateway_sink")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

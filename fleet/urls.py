@@ -1,6 +1,6 @@
 from django.urls import path
 
-from fleet import views
+from fleet import gateway_views, views
 from fleet.live import views as live
 
 app_name = "fleet"
@@ -18,6 +18,8 @@ urlpatterns = [
     path("waybills/<int:pk>/", views.waybill_detail, name="waybill_detail"),
     path("map/", views.map_page, name="map"),
     path("map/layers.json", views.map_layers, name="map_layers"),
+    path("gateway/", gateway_views.gateway_stats, name="gateway_stats"),
+    path("gateway/send-text/", gateway_views.send_text, name="gateway_send_text"),
     path("live/", live.live_map, name="live_map"),
     path("live/snapshot.json", live.live_snapshot, name="live_snapshot"),
 ]

@@ -129,3 +129,11 @@ class AsyncStreamPublisher:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def gateway_sink() -> AsyncStreamPublisher:
+    """Factory named by settings.GATEWAY_SINK: the gateway publishes onto the ingest bus."""
+    from django.conf import settings
+
+    return AsyncStreamPublisher(settings.REDIS_URL, shards=settings.PIPELINE_SHARDS,
+                                prefix=settings.BUS_PREFIX)

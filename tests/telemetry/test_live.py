@@ -3,7 +3,10 @@
 import datetime as dt
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
@@ -12,6 +15,13 @@ from fleet.models import VehicleState
 from tests.telemetry.conftest import fix
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_async(function, *args):
+    """Run a coroutine on its own loop in a fresh thread: the browser tests leave Playwright's
+    loop attached to the main thread of this worker."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, function(*args)).result(timeout=30)
 
 
 async def connect(client) -> WebsocketCommunicator:
@@ -31,7 +41,7 @@ def logged_in(client, user):
 
 
 def test_district_user_receives_only_own_vehicles(world, district_a_user, bureau_user, client):
-    async_to_sync(_only_own_vehicles)(world, district_a_user, bureau_user, client)
+    run_async(_only_own_vehicles, world, district_a_user, bureau_user, client)
 
 
 async def _only_own_vehicles(world, district_a_user, bureau_user, client):
@@ -55,7 +65,7 @@ async def _only_own_vehicles(world, district_a_user, bureau_user, client):
 
 
 def test_anonymous_socket_is_refused(db):
-    async_to_sync(_anonymous_refused)()
+    run_async(_anonymous_refused)
 
 
 async def _anonymous_refused():
