@@ -208,7 +208,7 @@ VEHICLE_OFFLINE_AFTER_S = int(os.environ.get("VEHICLE_OFFLINE_AFTER_S", "600"))
 POSITION_PARTITIONS_AHEAD_DAYS = int(os.environ.get("POSITION_PARTITIONS_AHEAD_DAYS", "7"))
 
 # JT/T 808 gateway (fleet/gateway/config.py lists every GATEWAY_* setting and its default).
-GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "0.0.0.0")  # noqa: S104 - terminals connect here
+GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "0.0.0.0")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "6808"))
 GATEWAY_METRICS_PORT = int(os.environ.get("GATEWAY_METRICS_PORT", "6809"))
 GATEWAY_IDLE_TIMEOUT_S = int(os.environ.get("GATEWAY_IDLE_TIMEOUT_S", "180"))

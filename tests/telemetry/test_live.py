@@ -1,11 +1,10 @@
 """Live updates over the websocket, through the real Redis channel layer."""
 
-import datetime as dt
-
-import pytest
 import asyncio
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
