@@ -15,6 +15,9 @@ from accounts.models import User
 from fleet.models import District, Enterprise, Vehicle
 from tests import factories
 
+# Shared fixtures of the gateway harness and the ingest bus, for any test that needs them.
+pytest_plugins = ["tests.gateway.harness", "tests.telemetry.fixtures"]
+
 PASSWORD = "Test-pass-2026!"
 
 

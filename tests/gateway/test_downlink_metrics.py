@@ -21,8 +21,7 @@ from fleet.jt808 import (
     TerminalResponse,
     TextMessage,
 )
-
-from .conftest import TerminalClient, sample_location
+from tests.gateway.harness import TerminalClient, sample_location
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from fleet.gateway.records import SOURCE_BATCH, Fix, TerminalEvent
 from fleet.jt808 import Auth, BatchLocation, encode_split
 from fleet.jt808 import Header as Jt808Header
 from fleet.validators import canonical_sim
-
-from .conftest import TerminalClient, sample_location
+from tests.gateway.harness import TerminalClient, sample_location
 
 
 def fixes(records: list) -> list[Fix]:

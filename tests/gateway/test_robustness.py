@@ -6,8 +6,7 @@ import time
 
 from fleet.gateway.records import Fix
 from fleet.jt808 import Header, Heartbeat, checksum, encode_message, escape, unescape
-
-from .conftest import TerminalClient, sample_location
+from tests.gateway.harness import TerminalClient, sample_location
 
 
 def fixes(records: list) -> list[Fix]:

@@ -9,7 +9,7 @@ import redis
 from django.conf import settings
 from django.test import override_settings
 
-from .conftest import TerminalClient
+from tests.gateway.harness import TerminalClient
 
 pytestmark = pytest.mark.urls("tests.gateway.urls")
 

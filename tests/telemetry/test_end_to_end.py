@@ -6,12 +6,7 @@ from django.db import connection
 
 from fleet.telemetry.bus import AsyncStreamPublisher
 from fleet.telemetry.worker import PipelineWorker
-from tests.gateway.conftest import (  # noqa: F401  (fixtures used by name)
-    TerminalClient,
-    registry,
-    sample_location,
-    start_gateway,
-)
+from tests.gateway.harness import TerminalClient, sample_location
 
 
 def stored_times(vehicle_id: int) -> list:
@@ -21,7 +16,7 @@ def stored_times(vehicle_id: int) -> list:
         return [row[0] for row in cursor.fetchall()]
 
 
-def test_every_fix_sent_is_stored_exactly_once(registry, start_gateway, make_bus,  # noqa: F811
+def test_every_fix_sent_is_stored_exactly_once(registry, start_gateway, make_bus,
                                                make_leases, bus_prefix, settings):
     bus = make_bus(shards=2)
     sink = AsyncStreamPublisher(settings.REDIS_URL, shards=2, prefix=bus_prefix)

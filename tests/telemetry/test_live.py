@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from fleet.live.publisher import LivePublisher
 from fleet.models import VehicleState
-from tests.telemetry.conftest import fix
+from tests.telemetry.fixtures import fix
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

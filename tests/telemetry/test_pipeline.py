@@ -11,7 +11,7 @@ from fleet.telemetry import processing, wire
 from fleet.telemetry.bus import dead_letter_key
 from fleet.telemetry.schema import FLAG_BACKFILL, FLAG_DRIFT, FLAG_VALID
 from fleet.telemetry.worker import PipelineWorker
-from tests.telemetry.conftest import T0, fix
+from tests.telemetry.fixtures import T0, fix
 
 
 def stored(vehicle_id: int) -> list[tuple]:
