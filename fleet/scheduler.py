@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import close_old_connections
 from django.utils import timezone
@@ -12,6 +14,7 @@ from fleet.telemetry import jobs
 def _job(function):  # type: ignore[no-untyped-def]
     """Each run gets a healthy database connection (the process lives for weeks)."""
 
+    @functools.wraps(function)
     def run() -> None:
         close_old_connections()
         try:
@@ -19,7 +22,6 @@ def _job(function):  # type: ignore[no-untyped-def]
         finally:
             close_old_connections()
 
-    run.__name__ = function.__name__
     return run
 
 
