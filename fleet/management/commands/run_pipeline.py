@@ -31,4 +31,7 @@ class Command(BaseCommand):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write(f"pipeline worker {leases.worker_id}: {settings.PIPELINE_SHARDS} shards")
         worker.run(stop)
-        self.stdout.write(f"stopped after {worker.stats.records} records")
+        p50, p99 = worker.stats.latency_percentile(0.5), worker.stats.latency_percentile(0.99)
+        self.stdout.write(f"stopped after {worker.stats.records} records; new fixes "
+                          f"{worker.stats.new_fixes}; latency received→commit p50 {p50} s, "
+                          f"p99 {p99} s")
