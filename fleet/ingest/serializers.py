@@ -55,6 +55,22 @@ class MeterTripIn(VehicleRef):
         return attrs
 
 
+class OrderIn(VehicleRef):
+    order_id = serializers.CharField(max_length=64)
+    status = serializers.ChoiceField(choices=["accepted", "started", "finished", "cancelled"])
+    time = serializers.DateTimeField()
+    driver_id_number = serializers.CharField(max_length=18, allow_blank=True, default="")
+    lon = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+    lat = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    fare_yuan = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0,
+                                         required=False, allow_null=True)
+
+    def validate(self, attrs: dict) -> dict:
+        if (attrs.get("lon") is None) != (attrs.get("lat") is None):
+            raise serializers.ValidationError("lon and lat go together")
+        return attrs
+
+
 class BatchIn(serializers.Serializer):
     items = serializers.ListField(child=serializers.DictField(), allow_empty=False,
                                   max_length=5000)

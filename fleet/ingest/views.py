@@ -27,7 +27,7 @@ from fleet.ingest import serializers as inputs
 from fleet.ingest.auth import ApiKeyAuthentication
 from fleet.models import IngestSource, Vehicle
 from fleet.telemetry.bus import BusUnavailable, StreamBus
-from fleet.telemetry.wire import BusRecord, MeterTripRecord
+from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
 
 SOURCE_HTTP = 0
 
@@ -73,10 +73,21 @@ def _meter_trip(source: IngestSource, vehicle_id: int, data: dict[str, Any],
                            fare_yuan=float(data["fare_yuan"]), received_at=now)
 
 
+def _order(source: IngestSource, vehicle_id: int, data: dict[str, Any],
+           now: dt.datetime) -> OrderRecord:
+    fare = data.get("fare_yuan")
+    return OrderRecord(source=f"api:{source.pk}", vehicle_id=vehicle_id,
+                       order_id=data["order_id"], status=data["status"], time=data["time"],
+                       driver_id_number=data["driver_id_number"], lon=data.get("lon"),
+                       lat=data.get("lat"), fare_yuan=None if fare is None else float(fare),
+                       received_at=now)
+
+
 KINDS: dict[str, tuple[type, Callable[..., BusRecord]]] = {
     "fixes": (inputs.FixIn, _fix),
     "events": (inputs.EventIn, _event),
     "meter-trips": (inputs.MeterTripIn, _meter_trip),
+    "orders": (inputs.OrderIn, _order),
 }
 
 

@@ -9,7 +9,13 @@ from fleet.models.registry import (
     Terminal,
     Vehicle,
 )
-from fleet.models.telemetry import IngestSource, MeterTrip, TerminalEventLog, VehicleState
+from fleet.models.telemetry import (
+    IngestSource,
+    MeterTrip,
+    RideHailingOrder,
+    TerminalEventLog,
+    VehicleState,
+)
 from fleet.models.waybills import Waybill, WaybillGoods
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "Enterprise",
     "IngestSource",
     "MeterTrip",
+    "RideHailingOrder",
     "RoadSegment",
     "Terminal",
     "TerminalEventLog",

@@ -155,3 +155,48 @@ class IngestSource(models.Model):
     @property
     def is_authenticated(self) -> bool:  # lets DRF treat the source as the request's user
         return True
+
+
+class RideHailingOrderQuerySet(ScopedQuerySet):
+    district_lookup = "vehicle__registered_district"
+    enterprise_lookup = "vehicle__enterprise"
+
+
+class OrderStatus(models.TextChoices):
+    ACCEPTED = "accepted", _("已接单")
+    STARTED = "started", _("行程开始")
+    FINISHED = "finished", _("行程结束")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class RideHailingOrder(models.Model):
+    """A ride-hailing platform's order event as pushed through the ingest API. One row per
+    (source, order, status): the platform reports each status change of an order once."""
+
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("车辆"), on_delete=models.CASCADE,
+                                related_name="ride_hailing_orders")
+    source = models.CharField(_("来源"), max_length=40)
+    order_id = models.CharField(_("订单号"), max_length=64)
+    status = models.CharField(_("状态"), max_length=20, choices=OrderStatus.choices)
+    time = models.DateTimeField(_("时间"))
+    driver_id_number = models.CharField(_("驾驶员身份证号"), max_length=18, blank=True)
+    driver = models.ForeignKey(Driver, verbose_name=_("驾驶员"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    location = models.PointField(_("位置"), srid=4326, null=True, blank=True)
+    fare_yuan = models.DecimalField(_("金额(元)"), max_digits=8, decimal_places=2, null=True,
+                                    blank=True)
+    received_at = models.DateTimeField(_("接收时间"))
+
+    objects = RideHailingOrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-time"]
+        verbose_name = _("网约车订单")
+        verbose_name_plural = _("网约车订单")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "order_id", "status"],
+                                    name="ride_hailing_order_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.status}"

@@ -17,7 +17,7 @@ from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEven
 from fleet.telemetry import quality
 from fleet.telemetry.schema import FLAG_VALID
 from fleet.telemetry.store import PositionRow, write_positions
-from fleet.telemetry.wire import BusRecord, MeterTripRecord
+from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
 
 _LOAD_STATES = {0: "empty", 1: "half", 2: "half", 3: "full"}
 
@@ -147,6 +147,17 @@ ON CONFLICT DO NOTHING
 """
 
 
+# The driver is matched by ID number so the ride-hailing rule can compare it with the binding.
+_INSERT_ORDER = """
+INSERT INTO fleet_ridehailingorder (vehicle_id, source, order_id, status, time,
+    driver_id_number, driver_id, location, fare_yuan, received_at)
+VALUES (%s, %s, %s, %s, %s, %s, (SELECT id FROM fleet_driver WHERE id_number = %s),
+    CASE WHEN %s::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(%s, %s), 4326) END,
+    %s, %s)
+ON CONFLICT DO NOTHING
+"""
+
+
 def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 memory: VehicleMemory) -> BatchResult:
     """Write one batch inside the caller's transaction."""
@@ -182,4 +193,10 @@ def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 t.board_lon, t.board_lon, t.board_lat, t.alight_lon, t.alight_lon, t.alight_lat,
                 t.distance_km, t.fare_yuan, t.received_at) for t in trips])
             result.meter_trips = len(trips)
+        orders = [r for r in records if isinstance(r, OrderRecord)]
+        if orders:
+            cursor.executemany(_INSERT_ORDER, [(
+                o.vehicle_id, o.source, o.order_id, o.status, o.time, o.driver_id_number,
+                o.driver_id_number, o.lon, o.lon, o.lat, o.fare_yuan, o.received_at)
+                for o in orders])
     return result

@@ -40,9 +40,27 @@ class MeterTripRecord:
     received_at: dt.datetime
 
 
-BusRecord = Fix | TerminalEvent | DriverSignIn | DriverSignOut | WaybillReport | MeterTripRecord
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """A ride-hailing order status change pushed by a platform through the ingest API."""
+
+    source: str
+    vehicle_id: int
+    order_id: str
+    status: str
+    time: dt.datetime
+    driver_id_number: str
+    lon: float | None
+    lat: float | None
+    fare_yuan: float | None
+    received_at: dt.datetime
+
+
+BusRecord = (Fix | TerminalEvent | DriverSignIn | DriverSignOut | WaybillReport | MeterTripRecord
+             | OrderRecord)
 _TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    Fix, TerminalEvent, DriverSignIn, DriverSignOut, WaybillReport, MeterTripRecord)}
+    Fix, TerminalEvent, DriverSignIn, DriverSignOut, WaybillReport, MeterTripRecord,
+    OrderRecord)}
 
 
 class WireError(ValueError):

@@ -103,3 +103,22 @@ def test_bus_down_accepts_nothing(api, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     response = api("fixes", [fix_item(0)])
     assert response.status_code == 503 and response.json()["accepted"] == 0
+
+
+def test_ride_hailing_orders(api, world, make_bus, make_leases):
+    from fleet.models import RideHailingOrder
+    from tests import factories
+
+    driver = factories.make_driver(world.enterprise_a)
+    order = {"plate": "辽L10001", "plate_colour": 1, "order_id": "DD-1", "status": "started",
+             "time": "2026-11-21T08:00:00+08:00", "driver_id_number": driver.id_number,
+             "lon": 122.07, "lat": 41.12, "fare_yuan": None}
+    unknown_driver = dict(order, order_id="DD-2", driver_id_number="211102198001010000")
+    bad_status = dict(order, status="flying")
+    response = api("orders", [order, order, unknown_driver, bad_status])
+    assert response.json()["accepted"] == 3
+    assert response.json()["rejected"][0]["index"] == 3
+    run_pipeline(make_bus, make_leases)
+    rows = {o.order_id: o for o in RideHailingOrder.objects.all()}
+    assert set(rows) == {"DD-1", "DD-2"}
+    assert rows["DD-1"].driver == driver and rows["DD-2"].driver is None
