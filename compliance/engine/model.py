@@ -1,0 +1,66 @@
+"""Plain inputs and outputs of the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+BUREAU_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFix:
+    """A fix as the rules see it: valid (not drift), positioned, in time order per vehicle.
+
+    ``limit_kmh`` is the road/zone speed limit at the fix (looked up by the caller), None when
+    the fix is on no known road.
+    """
+
+    time: dt.datetime
+    lon: float
+    lat: float
+    speed_kmh: float
+    status: int = 0
+    alarm: int = 0
+    limit_kmh: float | None = None
+    on_expressway: bool = False
+
+
+@dataclass
+class Episode:
+    """One violation episode of one rule (re-reports and bursts already merged)."""
+
+    rule: str
+    start: dt.datetime
+    end: dt.datetime | None = None  # None while open
+    measured: dict[str, float | str] = field(default_factory=dict)
+    thresholds: dict[str, float | str] = field(default_factory=dict)
+
+    @property
+    def open(self) -> bool:
+        return self.end is None
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(BUREAU_TZ)
+
+
+def is_night(moment: dt.datetime, night_start: dt.time, night_end: dt.time) -> bool:
+    """Night is [night_start, night_end) local time, over midnight (RULES.md §2a: 22:00–06:00)."""
+    clock = local(moment).time()
+    return clock >= night_start or clock < night_end
+
+
+def night_boundaries(start: dt.datetime, end: dt.datetime, night_start: dt.time,
+                     night_end: dt.time) -> list[dt.datetime]:
+    """Every local 22:00 / 06:00 instant strictly inside (start, end), in order."""
+    out = []
+    day = local(start).date() - dt.timedelta(days=1)
+    last = local(end).date() + dt.timedelta(days=1)
+    while day <= last:
+        for clock in (night_end, night_start):
+            moment = dt.datetime.combine(day, clock, BUREAU_TZ)
+            if start < moment < end:
+                out.append(moment)
+        day += dt.timedelta(days=1)
+    return sorted(out)
