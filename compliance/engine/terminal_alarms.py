@@ -1,0 +1,114 @@
+"""Rules the terminal reports itself: DSM/ADAS items (0x64/0x65) and alarm bits (RULES.md §2a).
+
+An episode runs from a "start" report (or the first report with the bit set) to the "end" report
+(or the first report with the bit clear); without an end it closes 60 s after its last report.
+A new start within 60 s of the previous end of the same rule is the same episode; reports of
+the same rule while an episode is open extend it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+from compliance.engine.model import Episode
+
+# Active-safety type names (the codec's per-standard tables) → rule codes. Per terminal standard
+# the codec already maps codes to names, so this table only names which alarms are violations.
+SAFETY_RULES = {
+    "dsm_fatigue": "dsm_fatigue",
+    "dsm_phone": "dsm_phone",
+    "dsm_smoking": "dsm_smoking",
+    "dsm_distraction": "dsm_distraction",
+    "dsm_phone_use": "dsm_phone",  # Yue 0x0D
+    "camera_blocked": "camera_blocked",
+    "dsm_seatbelt": "dsm_seatbelt",
+    "adas_pedestrian_collision": "zebra_not_yield",
+}
+# JT/T 808 alarm bits that mean a device fault: GNSS module fault, antenna cut, antenna short,
+# power off (RULES.md §2 device_fault).
+DEVICE_FAULT_BITS = {4: "gnss_fault", 5: "antenna_cut", 6: "antenna_short", 8: "power_off"}
+
+Flag = Literal["start", "end", "report"]
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    quiet_close: dt.timedelta = dt.timedelta(seconds=60)
+    merge_gap: dt.timedelta = dt.timedelta(seconds=60)
+
+    def as_thresholds(self) -> dict[str, float | str]:
+        return {"quiet_close_s": self.quiet_close.total_seconds(),
+                "merge_gap_s": self.merge_gap.total_seconds()}
+
+
+@dataclass
+class _Open:
+    episode: Episode
+    last_report: dt.datetime
+
+
+@dataclass
+class TerminalAlarms:
+    open: dict[str, _Open] = field(default_factory=dict)
+    ended: dict[str, Episode] = field(default_factory=dict)  # last closed, for re-opening
+    closed: list[Episode] = field(default_factory=list)
+
+
+def _close(state: TerminalAlarms, rule: str, end: dt.datetime) -> None:
+    current = state.open.pop(rule)
+    current.episode.end = end
+    current.episode.measured["duration_s"] = (end - current.episode.start).total_seconds()
+    state.ended[rule] = current.episode
+    state.closed.append(current.episode)
+
+
+def expire(state: TerminalAlarms, now: dt.datetime, settings: AlarmSettings) -> None:
+    """Close episodes that had no report for the quiet period (data time ``now``)."""
+    for rule, current in list(state.open.items()):
+        if now - current.last_report >= settings.quiet_close:
+            _close(state, rule, current.last_report + settings.quiet_close)
+
+
+def signal(state: TerminalAlarms, rule: str, flag: Flag, at: dt.datetime,
+           settings: AlarmSettings, detail: dict[str, float | str] | None = None,
+           ) -> Episode | None:
+    """One report of ``rule``; returns a newly opened episode (not a re-opened one)."""
+    expire(state, at, settings)
+    current = state.open.get(rule)
+    if flag == "end":
+        if current is not None:
+            _close(state, rule, at)
+        return None
+    if current is not None:
+        current.last_report = max(current.last_report, at)
+        current.episode.measured["reports"] = int(current.episode.measured.get("reports", 1)) + 1
+        return None
+    previous = state.ended.get(rule)
+    if previous is not None and previous.end is not None and at - previous.end < settings.merge_gap:
+        # Same episode: take it back out of the closed list and keep it running.
+        if previous in state.closed:
+            state.closed.remove(previous)
+        previous.end = None
+        state.open[rule] = _Open(previous, at)
+        return None
+    episode = Episode(rule, at, measured={"reports": 1, **(detail or {})},
+                      thresholds=settings.as_thresholds())
+    state.open[rule] = _Open(episode, at)
+    return episode
+
+
+def bit_signals(alarm: int, previous_alarm: int) -> list[tuple[str, Flag]]:
+    """Device-fault bits that rose ("report") or fell ("end") since the previous fix."""
+    out: list[tuple[str, Flag]] = []
+    for bit in DEVICE_FAULT_BITS:
+        now_set, was_set = bool(alarm >> bit & 1), bool(previous_alarm >> bit & 1)
+        if now_set:
+            out.append(("device_fault", "report"))
+        elif was_set:
+            out.append(("device_fault", "end"))
+    # One device_fault episode whatever bit: end only when no fault bit remains set.
+    if any(flag == "report" for _, flag in out):
+        return [("device_fault", "report")]
+    return out[:1]
