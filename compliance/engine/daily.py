@@ -1,0 +1,95 @@
+"""fatigue_daily: driving time in the rolling 24 h ending at t exceeds 8 h (coach: also 44 h in
+the rolling 7 days). Starts when the sum first exceeds the limit, ends when it falls back to
+the limit or below (RULES.md §2a). Exact moments: the rolling sum is monotone inside a driving
+interval (rises) and inside a stop (falls), so crossings are found by bisection to the second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from dataclasses import dataclass, field
+
+from compliance.engine.driving import is_driving
+from compliance.engine.model import Episode, RuleFix
+
+RULE = "fatigue_daily"
+ZERO = dt.timedelta(0)
+SECOND = dt.timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    span: dt.timedelta
+    limit: dt.timedelta
+    name: str
+
+
+DAY_WINDOW = Window(dt.timedelta(hours=24), dt.timedelta(hours=8), "24h")
+WEEK_WINDOW = Window(dt.timedelta(days=7), dt.timedelta(hours=44), "7d")
+
+
+@dataclass
+class DailyDriving:
+    last: RuleFix | None = None
+    intervals: deque[tuple[dt.datetime, dt.datetime]] = field(default_factory=deque)
+    episodes: dict[str, Episode] = field(default_factory=dict)  # open, per window
+    closed: list[Episode] = field(default_factory=list)
+
+
+def driving_in(state: DailyDriving, end: dt.datetime, span: dt.timedelta) -> dt.timedelta:
+    start = end - span
+    return sum((min(b, end) - max(a, start) for a, b in state.intervals
+                if b > start and a < end), ZERO)
+
+
+def _crossing(state: DailyDriving, lo: dt.datetime, hi: dt.datetime, window: Window,
+              above: bool) -> dt.datetime:
+    """First moment in (lo, hi] where the sum is above (or back at/below) the limit."""
+    while hi - lo > SECOND:
+        mid = lo + (hi - lo) / 2
+        is_above = driving_in(state, mid, window.span) > window.limit
+        if is_above == above:
+            hi = mid
+        else:
+            lo = mid
+    # Whole seconds, rounded up: the first second at which the condition holds.
+    return hi.replace(microsecond=0) + SECOND if hi.microsecond else hi
+
+
+def step(state: DailyDriving, fix: RuleFix, windows: tuple[Window, ...] = (DAY_WINDOW,),
+         ) -> list[Episode]:
+    """Feed fixes in time order; returns episodes opened by this fix."""
+    previous = state.last
+    if previous is not None and fix.time <= previous.time:
+        return []
+    state.last = fix
+    if previous is None:
+        return []
+    if is_driving(previous, fix):
+        if state.intervals and state.intervals[-1][1] == previous.time:
+            state.intervals[-1] = (state.intervals[-1][0], fix.time)
+        else:
+            state.intervals.append((previous.time, fix.time))
+    horizon = fix.time - max(w.span for w in windows)
+    while state.intervals and state.intervals[0][1] <= horizon:
+        state.intervals.popleft()
+    opened = []
+    for window in windows:
+        total = driving_in(state, fix.time, window.span)
+        episode = state.episodes.get(window.name)
+        if episode is None and total > window.limit:
+            start = _crossing(state, previous.time, fix.time, window, above=True)
+            episode = Episode(RULE, start, measured={"window": window.name},
+                              thresholds={"window_h": window.span / dt.timedelta(hours=1),
+                                          "limit_h": window.limit / dt.timedelta(hours=1)})
+            state.episodes[window.name] = episode
+            opened.append(episode)
+        elif episode is not None and total <= window.limit:
+            episode.end = _crossing(state, previous.time, fix.time, window, above=False)
+            state.closed.append(state.episodes.pop(window.name))
+        if episode is not None and episode.end is None:
+            peak = max(float(episode.measured.get("max_driving_h", 0)),
+                       total / dt.timedelta(hours=1))
+            episode.measured["max_driving_h"] = round(peak, 3)
+    return opened
