@@ -23,3 +23,14 @@ def create_source(*, name: str, enterprise: Enterprise | None, actor: User | Non
     audit.record(actor=actor, action="ingest_source_create", object_type="ingest_source",
                  object_id=source.pk, detail={"name": name})
     return source, key
+
+
+@transaction.atomic
+def rotate_key(*, source: IngestSource, actor: User | None) -> str:
+    """Give ``source`` a new key (the old one stops working at once); return it."""
+    key = secrets.token_urlsafe(32)
+    source.key_hash = hash_key(key)
+    source.save(update_fields=["key_hash"])
+    audit.record(actor=actor, action="ingest_source_rotate", object_type="ingest_source",
+                 object_id=source.pk, detail={"name": source.name})
+    return key
