@@ -12,7 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+import psycopg
+from django.db import DatabaseError, connection, transaction
 
 from fleet.telemetry import wire
 from fleet.telemetry.bus import BusEntry, StreamBus
@@ -92,9 +93,13 @@ class PipelineWorker:
                 self.stats.dead_letters += 1
                 log.warning("dead-lettered bus entry %s of shard %s: %s", entry.entry_id, shard,
                             exc)
-        with transaction.atomic():
-            connection.ensure_connection()
-            result = apply_batch(connection.connection, records, self.memory)
+        try:
+            result = self._apply(records)
+        except (DatabaseError, psycopg.Error) as exc:
+            # A record the database refuses (e.g. a vehicle deleted since the gateway read the
+            # registry) must not block the shard: retry one by one, dead-letter the refused.
+            log.warning("batch of shard %s refused (%s); retrying record by record", shard, exc)
+            result = self._apply_one_by_one(shard, entries)
         committed = dt.datetime.now(dt.UTC)
         self.stats.latencies.extend((committed - fix.received_at).total_seconds()
                                     for fix in result.new_fixes)
@@ -106,6 +111,34 @@ class PipelineWorker:
         if self.on_commit is not None:
             self.on_commit(result)
         return len(entries)
+
+    def _apply(self, records: list[wire.BusRecord]) -> BatchResult:
+        with transaction.atomic():
+            connection.ensure_connection()
+            with connection.cursor() as cursor:
+                # Django's foreign keys are deferred to COMMIT; check them per statement so a
+                # refused record is found inside this batch, not after it.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            return apply_batch(connection.connection, records, self.memory)
+
+    def _apply_one_by_one(self, shard: int, entries: list[BusEntry]) -> BatchResult:
+        total = BatchResult()
+        for entry in entries:
+            try:
+                record = wire.decode(entry.payload)
+                result = self._apply([record])
+            except wire.WireError:
+                continue  # already dead-lettered above
+            except (DatabaseError, psycopg.Error) as exc:
+                self.bus.dead_letter(entry, f"refused by the database: {exc}")
+                self.stats.dead_letters += 1
+                continue
+            total.new_fixes.extend(result.new_fixes)
+            total.duplicate_fixes += result.duplicate_fixes
+            total.events += result.events
+            total.meter_trips += result.meter_trips
+            total.states.update(result.states)
+        return total
 
     def run(self, stop: threading.Event) -> None:
         self.bus.ensure_groups()

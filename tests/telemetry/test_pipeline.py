@@ -147,3 +147,17 @@ def test_haversine_agrees_with_geopy():
 
     for a, b in [((41.12, 122.07), (41.2, 122.3)), ((40.0, 120.0), (45.0, 125.0))]:
         assert abs(haversine_km(*a, *b) - great_circle(a, b).km) < 1e-3  # metres: rounding
+
+
+def test_a_record_the_database_refuses_is_dead_lettered_not_blocking(
+        world, make_bus, make_leases, redis_client, bus_prefix):
+    bus = make_bus(shards=1)
+    worker = PipelineWorker(bus, make_leases("w1", shards=1))
+    gone = 987_654_321  # a vehicle id that does not exist (deleted after the gateway read it)
+    bus.publish([fix(world.vehicle_a.pk, 0), fix(gone, 0), fix(world.vehicle_a.pk, 10)])
+    drain(worker)
+    assert len(stored(world.vehicle_a.pk)) == 2
+    assert bus.backlog() == 0
+    dead = redis_client.xrange(dead_letter_key(bus_prefix))
+    assert len(dead) == 1 and b"refused by the database" in dead[0][1][b"reason"]
+    assert worker.stats.dead_letters == 1
