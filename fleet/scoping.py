@@ -38,3 +38,10 @@ class ScopedQuerySet(QuerySet):
         if scope.enterprise_id is not None and self.enterprise_lookup is not None:
             condition |= Q(**{self.enterprise_lookup: scope.enterprise_id})
         return self.filter(condition)
+
+
+class VehicleOwnedQuerySet(ScopedQuerySet):
+    """Rows that belong to one vehicle: visible where the vehicle is."""
+
+    district_lookup = "vehicle__registered_district"
+    enterprise_lookup = "vehicle__enterprise"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fleet import validators
 from fleet.models.geography import District
-from fleet.scoping import ScopedQuerySet
+from fleet.scoping import ScopedQuerySet, VehicleOwnedQuerySet
 
 
 class EnterpriseKind(models.TextChoices):
@@ -290,11 +290,6 @@ class AlarmStandard(models.TextChoices):
     YUE = "yue", _("粤标")
 
 
-class TerminalQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
-
-
 class Terminal(models.Model):
     sim_number = models.CharField(_("终端手机号"), max_length=20, unique=True,
                                   validators=[validators.validate_sim_number],
@@ -312,7 +307,7 @@ class Terminal(models.Model):
                                 on_delete=models.PROTECT, related_name="terminals")
     active = models.BooleanField(_("在用"), default=True)
 
-    objects = TerminalQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["sim_number"]
@@ -333,10 +328,7 @@ class BindingSource(models.TextChoices):
     PLATFORM = "platform", _("平台绑定")
 
 
-class BindingQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
-
+class BindingQuerySet(VehicleOwnedQuerySet):
     def current(self, at: dt.datetime | None = None) -> BindingQuerySet:
         at = at or timezone.now()
         return self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at), valid_from__lte=at)

@@ -9,12 +9,7 @@ from django.contrib.gis.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fleet.models.registry import Driver, Vehicle
-from fleet.scoping import ScopedQuerySet
-
-
-class VehicleStateQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
+from fleet.scoping import ScopedQuerySet, VehicleOwnedQuerySet
 
 
 class LoadState(models.TextChoices):
@@ -44,7 +39,7 @@ class VehicleState(models.Model):
     last_event = models.CharField(_("最近事件"), max_length=40, blank=True)
     last_event_at = models.DateTimeField(_("最近事件时间"), null=True, blank=True)
 
-    objects = VehicleStateQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("车辆实时状态")
@@ -53,11 +48,6 @@ class VehicleState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id} @ {self.fix_time:%Y-%m-%d %H:%M:%S}"
-
-
-class TerminalEventQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
 
 
 class TerminalEventLog(models.Model):
@@ -74,7 +64,7 @@ class TerminalEventLog(models.Model):
                                  help_text="distinguishes events of one kind at one instant")
     detail = models.JSONField(_("原始数据"), default=dict, blank=True)
 
-    objects = TerminalEventQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-time"]
@@ -87,11 +77,6 @@ class TerminalEventLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.code} {self.time:%Y-%m-%d %H:%M:%S}"
-
-
-class MeterTripQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
 
 
 class MeterTrip(models.Model):
@@ -109,7 +94,7 @@ class MeterTrip(models.Model):
     fare_yuan = models.DecimalField(_("金额(元)"), max_digits=8, decimal_places=2)
     received_at = models.DateTimeField(_("接收时间"))
 
-    objects = MeterTripQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-boarded_at"]
@@ -157,11 +142,6 @@ class IngestSource(models.Model):
         return True
 
 
-class RideHailingOrderQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
-
-
 class OrderStatus(models.TextChoices):
     ACCEPTED = "accepted", _("已接单")
     STARTED = "started", _("行程开始")
@@ -187,7 +167,7 @@ class RideHailingOrder(models.Model):
                                     blank=True)
     received_at = models.DateTimeField(_("接收时间"))
 
-    objects = RideHailingOrderQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-time"]

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from fleet.models.registry import Driver, Vehicle
-from fleet.scoping import ScopedQuerySet
+from fleet.scoping import ScopedQuerySet, VehicleOwnedQuerySet
 
 
 class WaybillState(models.TextChoices):
@@ -15,11 +15,6 @@ class WaybillState(models.TextChoices):
     IN_TRANSIT = "in_transit", _("运输中")
     COMPLETED = "completed", _("已完成")
     CANCELLED = "cancelled", _("已作废")
-
-
-class WaybillQuerySet(ScopedQuerySet):
-    district_lookup = "vehicle__registered_district"
-    enterprise_lookup = "vehicle__enterprise"
 
 
 class Waybill(models.Model):
@@ -43,7 +38,7 @@ class Waybill(models.Model):
     state = models.CharField(_("状态"), max_length=20, choices=WaybillState.choices,
                              default=WaybillState.ISSUED)
 
-    objects = WaybillQuerySet.as_manager()
+    objects = VehicleOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-planned_start"]
