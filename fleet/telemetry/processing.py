@@ -92,12 +92,13 @@ def _upsert_states(cursor: psycopg.Cursor, latest: Iterable[Fix]) -> None:
     fixes = list(latest)
     if not fixes:
         return
+    # Binary parameters: psycopg's text dumping of eleven arrays was a fifth of the worker's time.
     cursor.execute(_UPSERT_STATE, (
         [f.vehicle_id for f in fixes], [f.time for f in fixes], [f.received_at for f in fixes],
         [f.longitude for f in fixes], [f.latitude for f in fixes],
         [f.speed_kmh for f in fixes], [f.heading for f in fixes], [f.status for f in fixes],
         [f.alarm for f in fixes], [bool(f.status & 1) for f in fixes],
-        [_LOAD_STATES[(f.status >> 8) & 3] for f in fixes]))
+        [_LOAD_STATES[(f.status >> 8) & 3] for f in fixes]), binary=True)
 
 
 _INSERT_EVENT = """
@@ -174,8 +175,11 @@ def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 result.states[fix.vehicle_id] = fix  # type: ignore[index]
         else:
             result.duplicate_fixes += 1
+    # A server-side-binding cursor: Django's connections hand out client-side ones, which cannot
+    # send binary parameters.
+    with psycopg.Cursor(conn) as binary_cursor:
+        _upsert_states(binary_cursor, result.states.values())
     with conn.cursor() as cursor:
-        _upsert_states(cursor, result.states.values())
         events = [row for row in map(_event_row, records) if row and row[0] is not None]
         if events:
             cursor.executemany(_INSERT_EVENT, events)
