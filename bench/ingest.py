@@ -86,6 +86,7 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
     leases = ShardLeases(client, worker_id=f"bench-{os.getpid()}", shards=shards, ttl_ms=5000,
                          prefix=prefix)
     worker = PipelineWorker(bus, leases, batch_size=1000)
+    worker.tune_gc()
     deadline = time.monotonic() + 600
     idle_since = None
     while time.monotonic() < deadline:

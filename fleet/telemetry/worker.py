@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import os
 import socket
@@ -66,6 +67,14 @@ class PipelineWorker:
             owned = self.leases.heartbeat()
             self._recovered &= owned  # a shard lost and regained must be recovered again
             self._last_heartbeat = time.monotonic()
+
+    @staticmethod
+    def tune_gc() -> None:
+        """Fewer, cheaper collections: a worker allocates many short-lived objects per batch,
+        and full collections over its long-lived state stalled it for up to a second."""
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 1000)
 
     def step(self) -> int:
         """One pass over the owned shards; returns how many entries were processed."""
@@ -142,6 +151,7 @@ class PipelineWorker:
 
     def run(self, stop: threading.Event) -> None:
         self.bus.ensure_groups()
+        self.tune_gc()
         try:
             while not stop.is_set():
                 if not self.step():
