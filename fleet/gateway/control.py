@@ -51,10 +51,22 @@ class ControlChannel:
         self.prefix = server.config.redis_prefix
         self.ttl = int(server.config.downlink_result_ttl_s)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last: str | None = None
+
+    async def prepare(self) -> None:
+        """Fix the starting point before the server reports itself started, so a request
+        submitted right after start is never mistaken for one of an earlier run. With Redis
+        unreachable now, ``run`` finds the starting point once it is back."""
+        try:
+            newest = await self.redis.xrevrange(stream_key(self.prefix), count=1)
+        except Exception:
+            self.server.stats.error("redis")
+            return
+        self._last = str(newest[0][0]) if newest else "0-0"
 
     async def run(self) -> None:
         stream = stream_key(self.prefix)
-        last = await self._start_id(stream)
+        last = self._last if self._last is not None else await self._start_id(stream)
         try:
             while True:
                 try:

@@ -97,7 +97,9 @@ class GatewayServer:
             if cfg.stats_interval_s > 0:
                 key = snapshot_key(cfg.redis_prefix, self.gateway_id)
                 self._spawn(snapshot_loop(self.stats, self._redis, key, cfg.stats_interval_s))
-            self._spawn(ControlChannel(self, self._redis).run())
+            channel = ControlChannel(self, self._redis)
+            await channel.prepare()
+            self._spawn(channel.run())
         log.info("JT/T 808 gateway listening on %s:%s (%d terminals in the registry)",
                  cfg.host, self.port, len(self.directory))
 
