@@ -62,6 +62,7 @@ def all_district_outlines() -> QuerySet[District]:
 def vehicle_detail(user: User, pk: int) -> dict[str, Any]:
     vehicle = get_object_or_404(vehicles(user), pk=pk)
     now = timezone.now()
+    track_end = _track_end(vehicle, now)
     bindings = (DriverVehicleBinding.objects.filter(vehicle=vehicle).select_related("driver")
                 .order_by("-valid_from")[:20])
     driver_ids = [b.driver_id for b in bindings]
@@ -75,8 +76,9 @@ def vehicle_detail(user: User, pk: int) -> dict[str, Any]:
                                if b.valid_from <= now and (b.valid_to is None or b.valid_to > now)},
         "certificates": certificates,
         "waybills": vehicle.waybills.order_by("-planned_start")[:10],
-        "track_end": _track_end(vehicle, now),
-    } | {"track_start": _track_end(vehicle, now) - dt.timedelta(hours=2)}
+        "track_end": track_end,
+        "track_start": track_end - dt.timedelta(hours=2),
+    }
 
 
 def _track_end(vehicle: Vehicle, now: dt.datetime) -> dt.datetime:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 from compliance.engine.model import RuleFix
+from fleet.geo.distance import haversine_km
 
 DRIVING_KMH = 5.0
 SILENCE = dt.timedelta(minutes=5)
 
 
 def distance_km(a: RuleFix, b: RuleFix) -> float:
-    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
-    h = (math.sin((phi2 - phi1) / 2) ** 2
-         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(b.lon - a.lon) / 2) ** 2)
-    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+    return haversine_km(a.lat, a.lon, b.lat, b.lon)
 
 
 def is_driving(previous: RuleFix, current: RuleFix, *, driving_kmh: float = DRIVING_KMH,

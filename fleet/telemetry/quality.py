@@ -7,10 +7,10 @@ Drift needs the previous valid fix of the vehicle, which the worker keeps in mem
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 from fleet.gateway.records import SOURCE_BATCH, Fix
+from fleet.geo.distance import haversine_km
 from fleet.telemetry.schema import FLAG_BACKFILL, FLAG_DRIFT, FLAG_POSITIONED, FLAG_VALID
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -33,18 +33,6 @@ def in_valid_ranges(fix: Fix) -> bool:
             and 73.55 <= fix.longitude <= 135.08 and 3.85 <= fix.latitude <= 53.55
             and 0 <= fix.speed_kmh <= MAX_PLAUSIBLE_KMH and -200 <= fix.altitude <= 6500
             and fix.vehicle_id is not None and bool(fix.sim))
-
-
-EARTH_RADIUS_KM = 6371.0088  # mean radius, as geopy's great_circle uses
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance; inlined because it runs for every fix (geopy costs ~30x more
-    per call here, and tests check the two agree)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((phi2 - phi1) / 2) ** 2
-         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 def implied_kmh(previous: LastValid, fix: Fix) -> float:

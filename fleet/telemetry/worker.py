@@ -93,22 +93,23 @@ class PipelineWorker:
         return processed
 
     def process(self, shard: int, entries: list[BusEntry]) -> int:
-        records: list[wire.BusRecord] = []
+        decoded: list[tuple[BusEntry, wire.BusRecord]] = []
         for entry in entries:
             try:
-                records.append(wire.decode(entry.payload))
+                decoded.append((entry, wire.decode(entry.payload)))
             except wire.WireError as exc:
                 self.bus.dead_letter(entry, str(exc))
                 self.stats.dead_letters += 1
                 log.warning("dead-lettered bus entry %s of shard %s: %s", entry.entry_id, shard,
                             exc)
+        records = [record for _, record in decoded]
         try:
             result = self._apply(records)
         except (DatabaseError, psycopg.Error) as exc:
             # A record the database refuses (e.g. a vehicle deleted since the gateway read the
             # registry) must not block the shard: retry one by one, dead-letter the refused.
             log.warning("batch of shard %s refused (%s); retrying record by record", shard, exc)
-            result = self._apply_one_by_one(shard, entries)
+            result = self._apply_one_by_one(decoded)
         committed = dt.datetime.now(dt.UTC)
         self.stats.latencies.extend((committed - fix.received_at).total_seconds()
                                     for fix in result.new_fixes)
@@ -130,14 +131,11 @@ class PipelineWorker:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             return apply_batch(connection.connection, records, self.memory)
 
-    def _apply_one_by_one(self, shard: int, entries: list[BusEntry]) -> BatchResult:
+    def _apply_one_by_one(self, decoded: list[tuple[BusEntry, wire.BusRecord]]) -> BatchResult:
         total = BatchResult()
-        for entry in entries:
+        for entry, record in decoded:
             try:
-                record = wire.decode(entry.payload)
                 result = self._apply([record])
-            except wire.WireError:
-                continue  # already dead-lettered above
             except (DatabaseError, psycopg.Error) as exc:
                 self.bus.dead_letter(entry, f"refused by the database: {exc}")
                 self.stats.dead_letters += 1

@@ -143,7 +143,7 @@ def test_wire_round_trip(world):
 def test_haversine_agrees_with_geopy():
     from geopy.distance import great_circle
 
-    from fleet.telemetry.quality import haversine_km
+    from fleet.geo.distance import haversine_km
 
     for a, b in [((41.12, 122.07), (41.2, 122.3)), ((40.0, 120.0), (45.0, 125.0))]:
         assert abs(haversine_km(*a, *b) - great_circle(a, b).km) < 1e-3  # metres: rounding
