@@ -47,19 +47,26 @@ class Capability(models.TextChoices):
     VIEW_PERSONAL_DATA = "view_personal_data", _("查看完整个人信息")
     MANAGE_USERS = "manage_users", _("用户管理")
     VIEW_GATEWAY = "view_gateway", _("查看接入网关")
+    VIEW_VIOLATIONS = "view_violations", _("查看违规")
+    SCREEN_VIOLATIONS = "screen_violations", _("违规甄别")
+    EDIT_RULE_SETTINGS = "edit_rule_settings", _("维护规则参数")
+    RUN_REPLAY = "run_replay", _("规则回放")
 
 
-_ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY}
+_ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY, Capability.VIEW_VIOLATIONS}
+# Screening, thresholds and what-if runs are the city's call (RULES.md: the bureau tunes rules).
+_CITY_RULES = {Capability.SCREEN_VIOLATIONS, Capability.EDIT_RULE_SETTINGS, Capability.RUN_REPLAY}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.BUREAU_ADMIN: frozenset(Capability.values),
     Role.BUREAU_SUPERVISOR: frozenset(_ALL_READ | {Capability.EDIT_REGISTRY,
                                                    Capability.IMPORT_REGISTRY,
                                                    Capability.VIEW_PERSONAL_DATA,
-                                                   Capability.VIEW_GATEWAY}),
-    Role.BUREAU_ANALYST: frozenset(_ALL_READ | {Capability.VIEW_GATEWAY}),
+                                                   Capability.VIEW_GATEWAY} | _CITY_RULES),
+    Role.BUREAU_ANALYST: frozenset(_ALL_READ | {Capability.VIEW_GATEWAY, Capability.RUN_REPLAY}),
     Role.DISTRICT_OPERATOR: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
     Role.DISTRICT_LEADER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
     Role.ENTERPRISE_OFFICER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
     Role.DESK_OPERATOR: frozenset({Capability.VIEW_REGISTRY}),
-    Role.FIELD_OFFICER: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_PERSONAL_DATA}),
+    Role.FIELD_OFFICER: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_PERSONAL_DATA,
+                                   Capability.VIEW_VIOLATIONS}),
 }
