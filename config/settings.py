@@ -207,6 +207,21 @@ POSITION_RETENTION_DAYS = int(os.environ.get("POSITION_RETENTION_DAYS", "183")) 
 VEHICLE_OFFLINE_AFTER_S = int(os.environ.get("VEHICLE_OFFLINE_AFTER_S", "600"))
 POSITION_PARTITIONS_AHEAD_DAYS = int(os.environ.get("POSITION_PARTITIONS_AHEAD_DAYS", "7"))
 
+# Detection (compliance/runtime). Thresholds live in the database (RuleSetting), not here.
+RULES_ENABLED = os.environ.get("RULES_ENABLED", "true").lower() in ("1", "true", "yes")
+# Registry facts (waybills, certificates, lines, zones) are reloaded this often by each worker.
+RULES_FACTS_REFRESH_S = int(os.environ.get("RULES_FACTS_REFRESH_S", "120"))
+# Per-vehicle rule state is checkpointed this often; a worker taking over a shard resumes from
+# the checkpoint and replays the stored data after it (at most RULES_CATCH_UP_HOURS of it).
+RULES_CHECKPOINT_EVERY_S = int(os.environ.get("RULES_CHECKPOINT_EVERY_S", "60"))
+RULES_CATCH_UP_HOURS = int(os.environ.get("RULES_CATCH_UP_HOURS", "24"))
+# Waybills that ended longer ago than this are not loaded into the workers' memory.
+RULES_WAYBILL_HORIZON_DAYS = int(os.environ.get("RULES_WAYBILL_HORIZON_DAYS", "14"))
+# A replay starts this long before the requested period so clocks (fatigue) are warm.
+RULES_REPLAY_WARMUP_HOURS = int(os.environ.get("RULES_REPLAY_WARMUP_HOURS", "24"))
+# Spoken warnings are sent only to a terminal heard from within this many seconds.
+RULES_TTS_RECENT_S = int(os.environ.get("RULES_TTS_RECENT_S", "120"))
+
 # JT/T 808 gateway (fleet/gateway/config.py lists every GATEWAY_* setting and its default).
 GATEWAY_HOST = os.environ.get("GATEWAY_HOST", "0.0.0.0")
 GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "6808"))

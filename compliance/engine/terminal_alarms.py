@@ -64,9 +64,13 @@ def _close(state: TerminalAlarms, rule: str, end: dt.datetime) -> None:
     state.closed.append(current.episode)
 
 
-def expire(state: TerminalAlarms, now: dt.datetime, settings: AlarmSettings) -> None:
-    """Close episodes that had no report for the quiet period (data time ``now``)."""
+def expire(state: TerminalAlarms, now: dt.datetime, settings: AlarmSettings,
+           rule_only: str | None = None) -> None:
+    """Close episodes that had no report for the quiet period (data time ``now``); only those
+    of ``rule_only`` when given (each rule may have its own quiet period)."""
     for rule, current in list(state.open.items()):
+        if rule_only is not None and rule != rule_only:
+            continue
         if now - current.last_report >= settings.quiet_close:
             _close(state, rule, current.last_report + settings.quiet_close)
 
@@ -75,7 +79,7 @@ def signal(state: TerminalAlarms, rule: str, flag: Flag, at: dt.datetime,
            settings: AlarmSettings, detail: dict[str, float | str] | None = None,
            ) -> Episode | None:
     """One report of ``rule``; returns a newly opened episode (not a re-opened one)."""
-    expire(state, at, settings)
+    expire(state, at, settings, rule)
     current = state.open.get(rule)
     if flag == "end":
         if current is not None:

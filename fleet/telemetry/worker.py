@@ -10,8 +10,9 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import psycopg
 from django.db import DatabaseError, connection, transaction
@@ -24,6 +25,14 @@ from fleet.telemetry.processing import BatchResult, VehicleMemory, apply_batch
 log = logging.getLogger(__name__)
 
 BatchHook = Callable[[BatchResult], None]
+
+
+class RuleStage(Protocol):
+    """What the worker needs of the rule stage (compliance.runtime.detector.Detector)."""
+
+    def process(self, conn: psycopg.Connection, records: Sequence[wire.BusRecord]) -> object: ...
+
+    def forget_all(self) -> None: ...
 
 
 @dataclass
@@ -50,12 +59,14 @@ def default_worker_id() -> str:
 
 class PipelineWorker:
     def __init__(self, bus: StreamBus, leases: ShardLeases, *, batch_size: int = 500,
-                 idle_sleep_s: float = 0.05, on_commit: BatchHook | None = None) -> None:
+                 idle_sleep_s: float = 0.05, on_commit: BatchHook | None = None,
+                 rules: RuleStage | None = None) -> None:
         self.bus = bus
         self.leases = leases
         self.batch_size = batch_size
         self.idle_sleep_s = idle_sleep_s
         self.on_commit = on_commit
+        self.rules = rules
         self.memory = VehicleMemory()
         self.stats = WorkerStats()
         self._recovered: set[int] = set()  # shards whose pending entries we re-processed
@@ -65,6 +76,8 @@ class PipelineWorker:
         interval = self.leases.ttl_ms / 3000
         if time.monotonic() - self._last_heartbeat >= interval:
             owned = self.leases.heartbeat()
+            if self.rules is not None and self._recovered - owned:
+                self.rules.forget_all()  # another worker may hold those vehicles' state now
             self._recovered &= owned  # a shard lost and regained must be recovered again
             self._last_heartbeat = time.monotonic()
 
@@ -129,7 +142,11 @@ class PipelineWorker:
                 # Django's foreign keys are deferred to COMMIT; check them per statement so a
                 # refused record is found inside this batch, not after it.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            return apply_batch(connection.connection, records, self.memory)
+            result = apply_batch(connection.connection, records, self.memory)
+            if self.rules is not None:
+                # Same transaction: violations and positions commit together or not at all.
+                self.rules.process(connection.connection, records)
+            return result
 
     def _apply_one_by_one(self, decoded: list[tuple[BusEntry, wire.BusRecord]]) -> BatchResult:
         total = BatchResult()

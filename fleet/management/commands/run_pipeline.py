@@ -16,6 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
         parser.add_argument("--batch", type=int, default=settings.PIPELINE_BATCH_SIZE)
+        parser.add_argument("--no-rules", action="store_true",
+                            help="store only; do not run the detection rules "
+                                 "(default: settings.RULES_ENABLED)")
 
     def handle(self, *args: object, **options: object) -> None:
         client = redis.Redis.from_url(settings.REDIS_URL)
@@ -24,8 +27,14 @@ class Command(BaseCommand):
                              shards=settings.PIPELINE_SHARDS,
                              ttl_ms=settings.PIPELINE_LEASE_TTL_MS, prefix=settings.BUS_PREFIX)
         live = LivePublisher()
+        rules = None
+        if settings.RULES_ENABLED and not options["no_rules"]:
+            from compliance.runtime.detector import Detector
+
+            rules = Detector()
         worker = PipelineWorker(bus, leases, batch_size=int(options["batch"]),  # type: ignore[arg-type]
-                                on_commit=lambda result: live.publish(result.states))
+                                on_commit=lambda result: live.publish(result.states),
+                                rules=rules)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -1,0 +1,193 @@
+"""The pipeline's rule stage: called by the worker inside each batch's transaction.
+
+Per batch: inputs grouped by vehicle and sorted by data time, fed to each vehicle's rules,
+findings upserted as violations in the same transaction as the positions (so a crash loses
+neither or both, and a re-delivered batch rewrites the same rows). After commit: the new
+violations go to the live alert feed and, where the setting asks, a spoken warning goes to the
+driver. Vehicle state is checkpointed every RULES_CHECKPOINT_EVERY_S inside a batch
+transaction; a worker meeting a vehicle for the first time restores its checkpoint and
+replays the stored data after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import pickle
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import psycopg
+from django.conf import settings
+from django.db import transaction
+
+from compliance.rule_settings import LiveSettings, Snapshot
+from compliance.runtime import warnings
+from compliance.runtime.config import ConfigCache
+from compliance.runtime.facts import Facts, load_facts
+from compliance.runtime.history import load_inputs
+from compliance.runtime.inputs import RuleInput, from_record, order_key
+from compliance.runtime.vehicle import VehicleRules
+from compliance.runtime.writer import ViolationWriter, Written
+from fleet.geo.jurisdiction import DistrictResolver
+from fleet.telemetry.wire import BusRecord
+
+log = logging.getLogger(__name__)
+
+_LOAD_CHECKPOINTS = """
+SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)
+"""
+_SAVE_CHECKPOINTS = """
+INSERT INTO compliance_rulecheckpoint (vehicle_id, through, state, saved_at)
+SELECT v, t, s, now() FROM unnest(%s::bigint[], %s::timestamptz[], %s::bytea[]) AS x(v, t, s)
+ON CONFLICT (vehicle_id) DO UPDATE SET through = EXCLUDED.through, state = EXCLUDED.state,
+    saved_at = EXCLUDED.saved_at
+WHERE compliance_rulecheckpoint.through <= EXCLUDED.through
+"""
+
+
+class Detector:
+    def __init__(self, *, live_settings: LiveSettings | None = None,
+                 send_warnings: bool = True) -> None:
+        self.live_settings = live_settings or LiveSettings()
+        self.snapshot: Snapshot = self.live_settings.snapshot
+        self.configs = ConfigCache(self.snapshot)
+        self.facts: Facts = Facts()
+        self.writer = ViolationWriter(None)
+        self.reload_facts()
+        self.states: dict[int, VehicleRules] = {}
+        self.send_warnings = send_warnings
+        self._to_checkpoint: set[int] = set()
+        self._last_checkpoint = time.monotonic()
+        self.findings_written = 0
+
+    # -- freshness ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        snapshot = self.live_settings.refresh()
+        changed = snapshot is not self.snapshot
+        if changed:
+            self.snapshot = snapshot
+            self.configs = ConfigCache(snapshot)
+        if changed or time.monotonic() - self._facts_loaded >= settings.RULES_FACTS_REFRESH_S:
+            self.reload_facts()
+
+    def reload_facts(self) -> None:
+        self.facts = load_facts(self.snapshot)
+        # District boundaries too: an edited boundary reaches the pipeline with the facts.
+        self.writer = ViolationWriter(DistrictResolver.from_db())
+        self._facts_loaded = time.monotonic()
+
+    def forget_all(self) -> None:
+        """A shard was lost: another worker owns some of these vehicles now. Whatever comes
+        back later restores from the checkpoints."""
+        self.states.clear()
+        self._to_checkpoint.clear()
+
+    # -- the batch ----------------------------------------------------------------------------
+    def process(self, conn: psycopg.Connection, records: Sequence[BusRecord]) -> list[Written]:
+        """Inside the batch transaction. Returns the rows written (the after-commit work is
+        registered with transaction.on_commit)."""
+        self.refresh()
+        per_vehicle: dict[int, list[RuleInput]] = defaultdict(list)
+        for record in records:
+            found = from_record(record)
+            if found is not None:
+                per_vehicle[found[0]].append(found[1])
+        if any(v not in self.facts.vehicles for v in per_vehicle):
+            self.reload_facts()  # a vehicle registered since the last load
+        unseen = [v for v in per_vehicle if v not in self.states]
+        if unseen:
+            firsts = {v: min(i.time for i in per_vehicle[v]) for v in unseen}
+            self._restore(conn, firsts)
+        written = []
+        for vehicle_id, items in per_vehicle.items():
+            written += self.feed(conn, vehicle_id, sorted(items, key=order_key))
+        if time.monotonic() - self._last_checkpoint >= settings.RULES_CHECKPOINT_EVERY_S:
+            self.checkpoint(conn)
+        if written:
+            transaction.on_commit(lambda: self._after_commit(written))
+        return written
+
+    def feed(self, conn: psycopg.Connection, vehicle_id: int,
+             items: Iterable[RuleInput]) -> list[Written]:
+        vehicle = self.facts.vehicles.get(vehicle_id)
+        if vehicle is None:
+            return []
+        state = self.states.setdefault(vehicle_id, VehicleRules(vehicle_id))
+        config = self.configs.get(vehicle.district_id, vehicle.kind)
+        for item in items:
+            state.feed(item, self.facts, config)
+        self._to_checkpoint.add(vehicle_id)
+        if not state.dirty:
+            return []
+        findings = list(state.dirty.values())
+        written = self.writer.write(conn, vehicle_id, findings, config.effective, self.facts,
+                                    state.last_report)
+        # Written in this transaction; forget them only once it commits (a rolled-back batch is
+        # retried and must write them again).
+        keys = list(state.dirty)
+        transaction.on_commit(lambda: _forget(state, keys))
+        self.findings_written += len(written)
+        return written
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def checkpoint(self, conn: psycopg.Connection) -> int:
+        ids, throughs, blobs = [], [], []
+        for vehicle_id in self._to_checkpoint:
+            state = self.states.get(vehicle_id)
+            if state is None or state.through is None:
+                continue
+            dirty, state.dirty = state.dirty, {}  # written in this same transaction
+            try:
+                blobs.append(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+            finally:
+                state.dirty = dirty
+            ids.append(vehicle_id)
+            throughs.append(state.through)
+        if ids:
+            with psycopg.Cursor(conn) as cursor:
+                cursor.execute(_SAVE_CHECKPOINTS, (ids, throughs, blobs), binary=True)
+        self._to_checkpoint.clear()
+        self._last_checkpoint = time.monotonic()
+        return len(ids)
+
+    def _restore(self, conn: psycopg.Connection, firsts: dict[int, dt.datetime]) -> None:
+        with conn.cursor() as cursor:
+            cursor.execute(_LOAD_CHECKPOINTS, (list(firsts),))
+            rows = cursor.fetchall()
+        horizon = dt.timedelta(hours=settings.RULES_CATCH_UP_HOURS)
+        for vehicle_id, through, blob in rows:
+            try:
+                state = pickle.loads(blob)  # our own table, written by us
+            except Exception:  # an unreadable checkpoint (old code) starts afresh
+                log.warning("checkpoint of vehicle %s unreadable; starting afresh", vehicle_id)
+                continue
+            self.states[vehicle_id] = state
+            first = firsts[vehicle_id]
+            if through < first:
+                # What the previous owner processed after its checkpoint (or never did).
+                start = max(through, first - horizon)
+                backlog = load_inputs(conn, [vehicle_id], start, first).get(vehicle_id, [])
+                self.feed(conn, vehicle_id, backlog)
+
+    # -- after commit -------------------------------------------------------------------------
+    def _after_commit(self, written: list[Written]) -> None:
+        new = [w for w in written if w.inserted]
+        if not new:
+            return
+        try:
+            from compliance.live import publish_new_violations
+
+            publish_new_violations([w.id for w in new])
+        except Exception:  # the feed is best effort; the rows are committed
+            log.exception("publishing %d new violations failed", len(new))
+        if self.send_warnings:
+            for item in new:
+                if item.tts:
+                    warnings.warn_driver(item, self.facts, self.states.get(item.vehicle_id))
+
+
+def _forget(state: VehicleRules, keys: list[tuple[str, dt.datetime, str]]) -> None:
+    for key in keys:
+        state.dirty.pop(key, None)

@@ -1,0 +1,175 @@
+"""Where a fix is, as the rules ask it: the speed limit there, the restricted zones in force,
+whether it is at an approved stop, a bus stop geofence, its distance to a planned route.
+
+Everything metric runs in one local equirectangular frame (fleet.geo.jurisdiction.LocalFrame,
+< 1 % scale error across the city), built once per load; per fix the work is a grid-cell cache
+hit or a prepared-geometry test, never a database query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely import STRtree
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from compliance.engine.model import local
+from fleet.geo.boundaries import to_shapely
+from fleet.geo.jurisdiction import LocalFrame
+from fleet.models.geography import window_contains
+
+METRES_PER_DEG_LAT = 111_320.0
+# A fix within this distance of a road centreline is on that road (GNSS error + lane offset).
+ROAD_SNAP_M = 30.0
+CELL_M = 25.0
+CITY_CENTRE = (122.07, 41.12)  # used only when no district boundary is loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    line: BaseGeometry  # local metres
+
+    def distance_m(self, x: float, y: float) -> float:
+        return float(self.line.distance(Point(x, y)))
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneShape:
+    id: int
+    kind: str
+    shape: BaseGeometry  # lon/lat, prepared
+    windows: tuple[dict[str, Any], ...]
+    speed_limit_kmh: float | None
+
+    def in_force(self, moment: dt.datetime) -> bool:
+        return window_contains(list(self.windows), local(moment))
+
+
+@dataclass(frozen=True, slots=True)
+class StopShape:
+    id: int
+    x: float
+    y: float
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoadAt:
+    limit_kmh: float
+    expressway: bool
+
+
+@dataclass
+class CityGeometry:
+    frame: LocalFrame = field(default_factory=lambda: LocalFrame(*CITY_CENTRE))
+    road_attrs: list[RoadAt] = field(default_factory=list)
+    road_tree: STRtree | None = None
+    zones: list[ZoneShape] = field(default_factory=list)
+    zone_tree: STRtree | None = None
+    bus_routes: dict[int, Route] = field(default_factory=dict)
+    bus_stops: dict[int, list[StopShape]] = field(default_factory=dict)
+    coach_routes: dict[int, Route] = field(default_factory=dict)
+    _road_cache: dict[tuple[int, int], RoadAt | None] = field(default_factory=dict)
+    _zone_cache: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+
+    # -- building ---------------------------------------------------------------------------
+    @classmethod
+    def from_db(cls) -> CityGeometry:
+        from fleet.models import BusLine, BusStop, CoachLine, District, RoadSegment, Zone
+
+        extent = District.objects.exclude(boundary=None).values_list("boundary", flat=True)
+        boundaries = [to_shapely(b) for b in extent]
+        if boundaries:
+            centre = shapely.union_all(boundaries).envelope.centroid
+            geometry = cls(frame=LocalFrame(centre.x, centre.y))
+        else:
+            geometry = cls()
+        roads = list(RoadSegment.objects.values_list("geometry", "speed_limit_kmh",
+                                                     "road_class"))
+        geometry.road_attrs = [RoadAt(float(limit), road_class == "expressway")
+                               for _, limit, road_class in roads]
+        if roads:
+            geometry.road_tree = STRtree([geometry.frame.forward(to_shapely(g))
+                                          for g, _, _ in roads])
+        for pk, kind, shape, windows, limit in Zone.objects.filter(active=True).values_list(
+                "pk", "kind", "geometry", "time_windows", "speed_limit_kmh"):
+            polygon = to_shapely(shape)
+            shapely.prepare(polygon)
+            geometry.zones.append(ZoneShape(pk, kind, polygon, tuple(windows or ()),
+                                            float(limit) if limit else None))
+        if geometry.zones:
+            geometry.zone_tree = STRtree([z.shape for z in geometry.zones])
+        for pk, route in BusLine.objects.values_list("pk", "route"):
+            geometry.bus_routes[pk] = geometry.route(route)
+        for pk, line_id, point, radius in BusStop.objects.values_list("pk", "line_id",
+                                                                      "location", "radius_m"):
+            x, y = geometry.xy(point.x, point.y)
+            geometry.bus_stops.setdefault(line_id, []).append(StopShape(pk, x, y, radius))
+        for pk, route in CoachLine.objects.values_list("pk", "route"):
+            geometry.coach_routes[pk] = geometry.route(route)
+        return geometry
+
+    def route(self, line: Any) -> Route:
+        """A GeoDjango or shapely line in the local frame."""
+        shape = line if isinstance(line, BaseGeometry) else to_shapely(line)
+        projected = self.frame.forward(shape)
+        shapely.prepare(projected)
+        return Route(projected)
+
+    # -- per fix ----------------------------------------------------------------------------
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        return (lon - self.frame.lon0) * self.frame.kx, (lat - self.frame.lat0) * METRES_PER_DEG_LAT
+
+    def road_at(self, x: float, y: float) -> RoadAt | None:
+        """The road under the fix: the centreline nearest to its 25 m grid cell's centre, if
+        within ROAD_SNAP_M. Nearest, not lowest limit: a truck on an expressway beside a
+        40 km/h service road is on the expressway."""
+        cell = (int(x // CELL_M), int(y // CELL_M))
+        if cell in self._road_cache:
+            return self._road_cache[cell]
+        found = None
+        if self.road_tree is not None:
+            # Judge at the cell centre: every fix of a 25 m cell gets the same answer, which is
+            # what makes the cache exact rather than approximate.
+            centre = Point((cell[0] + 0.5) * CELL_M, (cell[1] + 0.5) * CELL_M)
+            hits = self.road_tree.query_nearest(centre, max_distance=ROAD_SNAP_M)
+            if len(hits):
+                found = self.road_attrs[int(hits[0])]
+        if len(self._road_cache) > 2_000_000:
+            self._road_cache.clear()
+        self._road_cache[cell] = found
+        return found
+
+    def zones_at(self, lon: float, lat: float, x: float, y: float) -> list[ZoneShape]:
+        """Zones containing the point (exact test; a cell cache only narrows the candidates)."""
+        if self.zone_tree is None:
+            return []
+        cell = (int(x // 500), int(y // 500))
+        candidates = self._zone_cache.get(cell)
+        if candidates is None:
+            box = shapely.box(*self.frame.back(cell[0] * 500, cell[1] * 500),
+                              *self.frame.back((cell[0] + 1) * 500, (cell[1] + 1) * 500))
+            candidates = tuple(int(i) for i in self.zone_tree.query(box))
+            self._zone_cache[cell] = candidates
+        if not candidates:
+            return []
+        point = Point(lon, lat)
+        return [self.zones[i] for i in candidates if self.zones[i].shape.covers(point)]
+
+    def speed_limit(self, road: RoadAt | None, zones: list[ZoneShape],
+                    at: dt.datetime) -> float | None:
+        limits = [] if road is None else [road.limit_kmh]
+        limits += [z.speed_limit_kmh for z in zones
+                   if z.speed_limit_kmh is not None and z.in_force(at)]
+        return min(limits) if limits else None
+
+    def stop_of_line(self, line_id: int, x: float, y: float) -> int | None:
+        for stop in self.bus_stops.get(line_id, ()):
+            if math.hypot(stop.x - x, stop.y - y) <= stop.radius_m:
+                return stop.id
+        return None

@@ -1,0 +1,100 @@
+"""What the rules consume, in one shape whether it comes off the bus (live) or from the store
+(replay): every input carries its data time, and inputs of one vehicle are fed in time order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent
+from fleet.telemetry import quality
+from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FixIn:
+    time: dt.datetime
+    lon: float | None
+    lat: float | None
+    speed_kmh: float
+    status: int
+    alarm: int
+    via_gateway: bool
+    # Stored data-quality flags (replay); None live, where the rules compute them.
+    flags: int | None = None
+    # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix arrived.
+    in_ranges: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmIn:
+    """One active-safety report (0x64/0x65 item), named by the terminal's standard table."""
+
+    time: dt.datetime
+    type_name: str
+    flag: int  # 0 report, 1 start, 2 end
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    time: dt.datetime
+    driver_id: int | None
+    certificate_number: str
+    card_valid_until: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignOut:
+    time: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MeterIn:
+    time: dt.datetime  # alighted: when the trip is complete and can cover a loaded interval
+    boarded_at: dt.datetime
+    alighted_at: dt.datetime
+    trip_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIn:
+    time: dt.datetime
+    order_id: str
+    driver_id_number: str
+
+
+RuleInput = FixIn | AlarmIn | SignIn | SignOut | MeterIn | OrderIn
+
+
+def from_record(record: BusRecord) -> tuple[int, RuleInput] | None:
+    """(vehicle id, input) for a bus record the rules care about; None otherwise."""
+    vehicle_id = getattr(record, "vehicle_id", None)
+    if vehicle_id is None:
+        return None
+    if isinstance(record, Fix):
+        return vehicle_id, FixIn(record.time, record.longitude, record.latitude,
+                                 record.speed_kmh, record.status, record.alarm,
+                                 bool(record.sim), None, quality.in_valid_ranges(record))
+    if isinstance(record, TerminalEvent):
+        if record.kind != "safety_alarm":
+            return None
+        flag = record.detail.get("flag", 0)
+        return vehicle_id, AlarmIn(record.time, record.code,
+                                   flag if isinstance(flag, int) else 0)
+    if isinstance(record, DriverSignIn):
+        return vehicle_id, SignIn(record.time, record.driver_id, record.certificate_number,
+                                  record.certificate_valid_until)
+    if isinstance(record, DriverSignOut):
+        return vehicle_id, SignOut(record.time)
+    if isinstance(record, MeterTripRecord):
+        return vehicle_id, MeterIn(record.alighted_at, record.boarded_at, record.alighted_at,
+                                   record.trip_number)
+    if isinstance(record, OrderRecord):
+        return vehicle_id, OrderIn(record.time, record.order_id, record.driver_id_number)
+    return None
+
+
+def order_key(item: RuleInput) -> tuple[dt.datetime, int]:
+    # At one instant: sign-ins and meter trips before the fix that carries them forward.
+    rank = 1 if isinstance(item, FixIn) else 0
+    return item.time, rank

@@ -1,0 +1,359 @@
+"""One vehicle's rule state and how each input moves it (RULES.md §2a, in data time only).
+
+``VehicleRules`` is a plain picklable object: the live detector keeps one per vehicle of its
+shards and checkpoints it; a replay builds fresh ones. Findings (opened, updated or closed
+episodes) collect in ``dirty`` until the caller writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from compliance.engine import credentials, daily, fatigue, meter, overspeed, presence, quality
+from compliance.engine import routes as route_rules
+from compliance.engine import terminal_alarms as alarms
+from compliance.engine.driving import is_driving
+from compliance.engine.model import Episode, RuleFix
+from compliance.runtime.config import RuleConfig
+from compliance.runtime.facts import Facts, VehicleFacts, WaybillFacts
+from compliance.runtime.geometry import ZoneShape
+from compliance.runtime.inputs import AlarmIn, FixIn, MeterIn, OrderIn, RuleInput, SignIn, SignOut
+from fleet.geo.distance import haversine_km
+from fleet.models.registry import REQUIRED_CERTIFICATE, CertificateKind
+
+MAX_PLAUSIBLE_KMH = 160.0
+DOOR_BITS = 0b11111 << 13  # status bits 13–17: front, middle, rear, driver, custom door open
+ALLOWED_STOP_KINDS = frozenset({"depot", "hazmat_parking"})
+BUS_STOP_PLACES = frozenset({"depot", "bus_stop", "transport_hub"})
+# Loading and unloading at the waybill's own origin and destination is not a long stop.
+WAYBILL_END_RADIUS_M = 300.0
+_FLAGS = {1: "start", 2: "end"}
+
+
+@dataclass
+class Finding:
+    """An episode to write, with what was known when it was first seen."""
+
+    episode: Episode
+    key: str
+    driver_id: int | None
+    lon: float | None = None  # only for findings whose place is not in the valid track
+    lat: float | None = None
+
+
+def episode_key(episode: Episode) -> str:
+    """What distinguishes two episodes of one rule starting at the same instant."""
+    m = episode.measured
+    match episode.rule:
+        case "restricted_zone":
+            return f"zone:{m.get('zone_id')}"
+        case "fatigue_daily":
+            return str(m.get("window", ""))
+        case "bus_skip_stop":
+            return f"stop:{m.get('stop_id')}"
+        case "cert_invalid":
+            return f"cert:{m.get('certificate') or m.get('role', '')}"[:40]
+        case "no_escort":
+            return f"waybill:{m.get('waybill')}"[:40]
+        case "unlicensed_ride_hailing":
+            return f"order:{m.get('order')}"[:40]
+    return ""
+
+
+@dataclass
+class VehicleRules:
+    vehicle_id: int
+    last_fix: RuleFix | None = None
+    last_valid: tuple[dt.datetime, float, float] | None = None  # for drift
+    last_report: dt.datetime | None = None
+    via_gateway: bool = False  # the last report came over a terminal connection
+    last_alarm: int = 0
+    driver_id: int | None = None
+    driving: bool = False
+    in_depot: bool = False
+    run_from_depot: bool = False
+    waybill_id: int | None = None
+    route_ref: str = ""
+    meter_trips: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    judged_orders: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    fatigue: fatigue.ContinuousDriving = field(default_factory=fatigue.ContinuousDriving)
+    daily: daily.DailyDriving = field(default_factory=daily.DailyDriving)
+    overspeed: overspeed.Overspeed = field(default_factory=overspeed.Overspeed)
+    loaded: meter.LoadedTracker = field(default_factory=meter.LoadedTracker)
+    alarms: alarms.TerminalAlarms = field(default_factory=alarms.TerminalAlarms)
+    night: presence.NightBan = field(default_factory=presence.NightBan)
+    zones: presence.RestrictedZones = field(default_factory=presence.RestrictedZones)
+    waybill_watch: credentials.WaybillWatch = field(default_factory=credentials.WaybillWatch)
+    route: route_rules.RouteWatch = field(default_factory=route_rules.RouteWatch)
+    toxic_stop: route_rules.StopWatch = field(default_factory=route_rules.StopWatch)
+    bus_stop: route_rules.StopWatch = field(default_factory=route_rules.StopWatch)
+    skip: route_rules.SkipWatch = field(default_factory=route_rules.SkipWatch)
+    no_fix: quality.NoFixWatch = field(default_factory=quality.NoFixWatch)
+    # Findings not yet written, by (rule, start, key); cleared by the writer after commit.
+    dirty: dict[tuple[str, dt.datetime, str], Finding] = field(default_factory=dict)
+
+    @property
+    def through(self) -> dt.datetime | None:
+        return self.last_report
+
+    # -- entry point --------------------------------------------------------------------------
+    def feed(self, item: RuleInput, facts: Facts, config: RuleConfig) -> None:
+        vehicle = facts.vehicles.get(self.vehicle_id)
+        if vehicle is None:
+            return
+        if isinstance(item, FixIn):
+            self._fix(item, vehicle, facts, config)
+        elif isinstance(item, AlarmIn):
+            self._alarm(item, config)
+        elif isinstance(item, SignIn):
+            self._sign_in(item, vehicle, facts, config)
+        elif isinstance(item, SignOut):
+            self.driver_id = None
+        elif isinstance(item, MeterIn):
+            self.meter_trips.append((item.boarded_at, item.alighted_at))
+        elif isinstance(item, OrderIn):
+            self._order(item, vehicle, facts, config)
+        self._drain()
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _emit(self, episode: Episode | None, config: RuleConfig, *, lon: float | None = None,
+              lat: float | None = None) -> None:
+        if episode is None or episode.rule not in config.effective:
+            return
+        key = (episode.rule, episode.start, episode_key(episode))
+        if key not in self.dirty:
+            self.dirty[key] = Finding(episode, key[2], self.driver_id, lon, lat)
+
+    def _drain(self) -> None:
+        """Closed episodes are findings too (their end and final measures must be written)."""
+        for holder in (self.fatigue, self.daily, self.overspeed, self.alarms, self.night,
+                       self.zones, self.waybill_watch, self.route, self.toxic_stop,
+                       self.bus_stop, self.skip, self.no_fix):
+            if holder.closed:
+                for episode in holder.closed:
+                    key = (episode.rule, episode.start, episode_key(episode))
+                    if key not in self.dirty:
+                        self.dirty[key] = Finding(episode, key[2], self.driver_id)
+                holder.closed.clear()
+
+    # -- fixes --------------------------------------------------------------------------------
+    def _fix(self, item: FixIn, vehicle: VehicleFacts, facts: Facts,
+             config: RuleConfig) -> None:
+        if self.last_report is not None and item.time <= self.last_report:
+            return  # duplicate or late: stored, but rules see fixes in time order
+        self.last_report = item.time
+        self.via_gateway = item.via_gateway
+        acc_on = bool(item.status & 1)
+        for rule in list(self.alarms.open):  # close terminal-alarm episodes that went quiet
+            if rule in config.alarms:
+                alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
+        if config.on("device_fault"):
+            settings = config.alarms["device_fault"]
+            for rule, flag in alarms.bit_signals(item.alarm, self.last_alarm):
+                self._emit(alarms.signal(self.alarms, rule, flag, item.time, settings), config)
+        self.last_alarm = item.alarm
+        positioned = item.lon is not None and item.lat is not None
+        if config.on("device_fault"):
+            self._emit(quality.no_fix_step(self.no_fix, item.time, acc_on=acc_on,
+                                           positioned=positioned, limit=config.no_fix_limit),
+                       config)
+        if not positioned or item.lon is None or item.lat is None:
+            return
+        drift_reason = self._drift_reason(item)
+        if drift_reason is not None:
+            implied = self._implied_kmh(item)
+            self._emit(quality.drift_record(item.time, implied, drift_reason), config,
+                       lon=item.lon, lat=item.lat)
+            return
+        self.last_valid = (item.time, item.lon, item.lat)
+        geometry = facts.geometry
+        x, y = geometry.xy(item.lon, item.lat)
+        road = geometry.road_at(x, y)
+        zones = geometry.zones_at(item.lon, item.lat, x, y)
+        fix = RuleFix(item.time, item.lon, item.lat, item.speed_kmh, item.status, item.alarm,
+                      geometry.speed_limit(road, zones, item.time),
+                      road.expressway if road is not None else False)
+        previous = self.last_fix
+        self.last_fix = fix
+        self._time_rules(fix, previous, vehicle, facts, config)
+        self._place_rules(fix, previous, x, y, zones, vehicle, facts, config)
+
+    def _drift_reason(self, item: FixIn) -> str | None:
+        if item.flags is not None:  # replay: the flags stored when the fix arrived
+            if item.flags & 4:
+                return "stored"
+            return None
+        if not item.in_ranges:
+            return "range"
+        implied = self._implied_kmh(item)
+        if implied is not None and implied > MAX_PLAUSIBLE_KMH:
+            return "implied_speed"
+        return None
+
+    def _implied_kmh(self, item: FixIn) -> float | None:
+        if self.last_valid is None or item.lon is None or item.lat is None:
+            return None
+        time, lon, lat = self.last_valid
+        hours = abs((item.time - time).total_seconds()) / 3600
+        km = haversine_km(lat, lon, item.lat, item.lon)
+        if hours == 0:
+            return 0.0 if km < 0.05 else float("inf")
+        return km / hours
+
+    def _time_rules(self, fix: RuleFix, previous: RuleFix | None, vehicle: VehicleFacts,
+                    facts: Facts, config: RuleConfig) -> None:
+        kind = vehicle.kind
+        if config.on("overspeed"):
+            self._emit(overspeed.step(self.overspeed, fix, kind, config.overspeed), config)
+        if config.on("fatigue_continuous"):
+            self._emit(fatigue.step(self.fatigue, fix, config.fatigue), config)
+        if config.on("fatigue_daily"):
+            for episode in daily.step(self.daily, fix, config.daily_windows):
+                self._emit(episode, config)
+        if config.on("night_ban"):
+            exempt = (vehicle.coach_line_id is not None
+                      and vehicle.coach_line_id in facts.exempt_coach_lines)
+            self._emit(presence.night_ban_step(self.night, fix, exempt, config.presence), config)
+        if config.on("no_meter"):
+            meter.step(self.loaded, fix)
+            for interval in meter.due(self.loaded, fix.time, config.meter):
+                self._emit(meter.judge(interval, self.meter_trips, config.meter), config)
+            horizon = fix.time - dt.timedelta(days=1)
+            self.meter_trips = [t for t in self.meter_trips if t[1] >= horizon]
+        if config.on("offline_in_service") and previous is not None:
+            in_transit = facts.waybill_at(self.vehicle_id, previous.time) is not None
+            self._emit(presence.offline_in_service(previous, fix, in_transit, config.presence),
+                       config)
+
+    def _place_rules(self, fix: RuleFix, previous: RuleFix | None, x: float, y: float,
+                     zones: list[ZoneShape], vehicle: VehicleFacts, facts: Facts,
+                     config: RuleConfig) -> None:
+        kinds = {z.kind for z in zones}
+        driving = previous is not None and is_driving(previous, fix)
+        if driving and not self.driving:
+            self.run_from_depot = self.in_depot  # a run that began at a depot is a loaded run
+        self.driving, self.in_depot = driving, "depot" in kinds
+        if vehicle.kind == "hazmat":
+            self._hazmat(fix, x, y, zones, kinds, facts, config)
+        elif vehicle.kind == "bus" and vehicle.bus_line_id is not None:
+            route = facts.geometry.bus_routes.get(vehicle.bus_line_id)
+            self._follow_route(fix, f"bus:{vehicle.bus_line_id}", route, x, y, config)
+            stop_id = facts.geometry.stop_of_line(vehicle.bus_line_id, x, y)
+            if config.on("bus_skip_stop"):
+                route_rules.bus_skip_step(self.skip, fix, stop_id)
+            if config.on("bus_stop_outside"):
+                self._emit(route_rules.bus_stop_outside_step(
+                    self.bus_stop, fix, doors_open=bool(fix.status & DOOR_BITS),
+                    at_stop_or_depot=stop_id is not None or bool(kinds & BUS_STOP_PLACES),
+                    settings=config.route), config)
+        elif vehicle.kind == "coach" and vehicle.coach_line_id is not None:
+            route = facts.geometry.coach_routes.get(vehicle.coach_line_id)
+            self._follow_route(fix, f"coach:{vehicle.coach_line_id}", route, x, y, config)
+
+    def _hazmat(self, fix: RuleFix, x: float, y: float, zones: list[ZoneShape],
+                kinds: set[str], facts: Facts, config: RuleConfig) -> None:
+        waybill = facts.waybill_at(self.vehicle_id, fix.time)
+        if waybill is not None and waybill.id != self.waybill_id:
+            self._waybill_started(waybill, fix, facts, config)
+        self.waybill_id = waybill.id if waybill is not None else None
+        if config.on("no_waybill"):
+            loaded = meter.loaded(fix) or self.run_from_depot
+            self._emit(credentials.no_waybill_step(self.waybill_watch, fix, loaded=loaded,
+                                                   active_waybill=waybill is not None), config)
+        if config.on("restricted_zone"):
+            in_force = {z.id for z in zones
+                        if z.kind == "hazmat_restricted" and z.in_force(fix.time)}
+            for episode in presence.restricted_zone_step(self.zones, fix, in_force):
+                self._emit(episode, config)
+        route = waybill.route if waybill is not None else None
+        self._follow_route(fix, f"waybill:{waybill.id}" if waybill else "", route, x, y, config)
+        if config.on("long_stop_toxic"):
+            at_allowed = bool(kinds & ALLOWED_STOP_KINDS) or (
+                waybill is not None and any(
+                    haversine_km(fix.lat, fix.lon, lat, lon) * 1000 <= WAYBILL_END_RADIUS_M
+                    for lon, lat in waybill.ends))
+            self._emit(route_rules.long_stop_toxic_step(
+                self.toxic_stop, fix, toxic_load=waybill is not None and waybill.toxic,
+                at_allowed_place=at_allowed, settings=config.route), config)
+
+    def _waybill_started(self, waybill: WaybillFacts, fix: RuleFix, facts: Facts,
+                         config: RuleConfig) -> None:
+        """A waybill becoming active: escort present, and driver and escort certified."""
+        if config.on("no_escort"):
+            self._emit(credentials.no_escort_on_activation(
+                at=fix.time, waybill_number=waybill.number, escort_id=waybill.escort_id), config)
+        if not config.on("cert_invalid"):
+            return
+        for role, person, needed in (("driver", waybill.driver_id, CertificateKind.HAZMAT_DRIVER),
+                                     ("escort", waybill.escort_id, CertificateKind.HAZMAT_ESCORT)):
+            if person is None or facts.holds_valid(person, needed, fix.time.date()):
+                continue
+            held = [c for c in facts.driver_certificates.get(person, ()) if c.kind == needed]
+            record = max(held, key=lambda c: c.valid_to) if held else None
+            episode = credentials.judge_sign_in(
+                at=fix.time, card_number=record.number if record else "",
+                card_valid_until=None, registry=record, required_kind=needed,
+                void_after_days=config.void_after_days)
+            if episode is not None:
+                episode.measured.update({"role": role, "waybill": waybill.number})
+                self._emit(episode, config)
+
+    def _follow_route(self, fix: RuleFix, ref: str, route: object, x: float, y: float,
+                      config: RuleConfig) -> None:
+        if not config.on("route_deviation"):
+            return
+        if ref != self.route_ref:
+            # Another plan (a new waybill, no waybill): an open deviation ends here.
+            if self.route.episode is not None:
+                self.route.episode.end = fix.time
+                self.route.closed.append(self.route.episode)
+            self.route = route_rules.RouteWatch()
+            self.route_ref = ref
+        if route is None:
+            return
+        distance = route.distance_m(x, y)  # type: ignore[attr-defined]
+        self._emit(route_rules.route_step(self.route, fix, distance, config.corridor_m,
+                                          config.route), config)
+
+    # -- other inputs -------------------------------------------------------------------------
+    def _alarm(self, item: AlarmIn, config: RuleConfig) -> None:
+        rule = alarms.SAFETY_RULES.get(item.type_name)
+        if rule is None or not config.on(rule):
+            return
+        flag = _FLAGS.get(item.flag, "report")
+        self._emit(alarms.signal(self.alarms, rule, flag, item.time,  # type: ignore[arg-type]
+                                 config.alarms[rule], {"type": item.type_name}), config)
+
+    def _sign_in(self, item: SignIn, vehicle: VehicleFacts, facts: Facts,
+                 config: RuleConfig) -> None:
+        self.driver_id = item.driver_id
+        required = REQUIRED_CERTIFICATE.get(vehicle.kind)
+        if required is None or not config.on("cert_invalid"):
+            return
+        episode = credentials.judge_sign_in(
+            at=item.time, card_number=item.certificate_number,
+            card_valid_until=item.card_valid_until,
+            registry=facts.certificates.get(item.certificate_number),
+            required_kind=required, void_after_days=config.void_after_days)
+        self._emit(episode, config)
+
+    def _order(self, item: OrderIn, vehicle: VehicleFacts, facts: Facts,
+               config: RuleConfig) -> None:
+        if not config.on("unlicensed_ride_hailing") or item.order_id in self.judged_orders:
+            return
+        self.judged_orders[item.order_id] = None  # an order is judged once, at its first report
+        while len(self.judged_orders) > 500:
+            self.judged_orders.popitem(last=False)
+        on = item.time.date()
+        driver_id = facts.driver_by_id_number.get(item.driver_id_number)
+        permit_to = vehicle.ride_hailing_permit_valid_to
+        episode = quality.judge_order(
+            at=item.time, order_id=item.order_id,
+            vehicle_permit_valid=permit_to is not None and on <= permit_to,
+            driver_permit_valid=driver_id is not None and facts.holds_valid(
+                driver_id, CertificateKind.RIDE_HAILING_DRIVER, on),
+            driver_id=driver_id, bound_driver_ids=facts.platform_bindings.get(self.vehicle_id,
+                                                                               set()))
+        self._emit(episode, config)

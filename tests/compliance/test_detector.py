@@ -1,0 +1,213 @@
+"""The rule stage inside the real pipeline: bus → worker → PostGIS positions and violations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection, transaction
+
+from compliance.catalogue import validate_params
+from compliance.models import RuleSetting, Violation
+from compliance.runtime.detector import Detector
+from compliance.runtime.replay import replay
+from fleet.gateway.records import DriverSignIn, TerminalEvent
+from fleet.telemetry.worker import PipelineWorker
+from tests import factories
+from tests.telemetry.fixtures import T0, fix
+
+LON_A, LON_B, LAT = 122.05, 122.15, 41.15  # inside district A / district B of the World
+
+
+def drain(worker: PipelineWorker) -> None:
+    while worker.step():
+        pass
+
+
+def speeding(vehicle_id: int, seconds: range, *, lon: float = LON_A, speed: float = 75.0):
+    # Moving east slowly enough that the implied speed stays plausible (no drift flags).
+    return [fix(vehicle_id, s, lon=lon + s * 0.00002, lat=LAT, speed=speed) for s in seconds]
+
+
+def slow(vehicle_id: int, second: int):
+    """A lawful fix a minute after the last speeding one: the episode closes."""
+    return fix(vehicle_id, second, lon=LON_A + second * 0.00002, lat=LAT, speed=40.0)
+
+
+@pytest.fixture
+def hazmat(world):
+    return factories.make_vehicle(world.enterprise_a, kind="hazmat")
+
+
+@pytest.fixture
+def pipeline(make_bus, make_leases):
+    def make(name: str = "w1") -> tuple[object, PipelineWorker, Detector]:
+        bus = make_bus()
+        detector = Detector(send_warnings=False)
+        return bus, PipelineWorker(bus, make_leases(name), rules=detector), detector
+
+    return make
+
+
+def test_hazmat_overspeed_off_road_is_one_violation_owned_by_territory(hazmat, world, pipeline):
+    bus, worker, _ = pipeline()
+    # Registered in A, speeding in B: district B owns it (territorial principle).
+    bus.publish([*speeding(hazmat.pk, range(0, 70, 10), lon=LON_B),
+                 fix(hazmat.pk, 80, lon=LON_B + 0.002, lat=LAT, speed=40.0),
+                 # 60 s after the last fix over the limit: the episode can no longer continue.
+                 fix(hazmat.pk, 130, lon=LON_B + 0.003, lat=LAT, speed=40.0)])
+    drain(worker)
+    violation = Violation.objects.get(vehicle=hazmat)
+    assert violation.rule == "overspeed"
+    assert violation.started_at == T0 and violation.ended_at == T0 + dt.timedelta(seconds=60)
+    assert violation.district == world.district_b and violation.enterprise == world.enterprise_a
+    assert violation.measured["max_speed_kmh"] == 75.0 and violation.measured["limit_kmh"] == 60
+    assert violation.thresholds["min_duration_s"] == 30 and violation.setting is None
+    assert violation.review_status == "pending" and violation.severity == "medium"
+    assert violation.track is not None and violation.track.num_points >= 7
+    assert violation.evidence["resolution"]["how"] == "inside"
+
+
+def test_redelivered_batch_leaves_one_row(hazmat, pipeline):
+    bus, worker, _ = pipeline()
+    fixes = speeding(hazmat.pk, range(0, 70, 10))
+    bus.publish(fixes)
+    drain(worker)
+    bus.publish(fixes)  # the gateway re-sends what it was not sure of
+    drain(worker)
+    assert Violation.objects.filter(vehicle=hazmat).count() == 1
+
+
+def test_a_district_override_changes_the_outcome_only_in_that_district(world, pipeline):
+    in_a = factories.make_vehicle(world.enterprise_a, kind="hazmat")
+    in_b = factories.make_vehicle(world.enterprise_b, kind="hazmat")
+    RuleSetting.objects.create(rule="overspeed", district=world.district_a, vehicle_kind="",
+                               version=1, params=validate_params("overspeed",
+                                                                 {"min_duration_s": 120}))
+    bus, worker, _ = pipeline()
+    bus.publish(speeding(in_a.pk, range(0, 70, 10)) + speeding(in_b.pk, range(0, 70, 10)))
+    drain(worker)
+    assert not Violation.objects.filter(vehicle=in_a).exists()
+    judged = Violation.objects.get(vehicle=in_b)
+    assert judged.setting is None and judged.thresholds["min_duration_s"] == 30
+
+
+def test_violation_names_the_setting_version_it_was_judged_by(world, hazmat, pipeline):
+    setting = RuleSetting.objects.create(
+        rule="overspeed", district=None, vehicle_kind="hazmat", version=3,
+        params=validate_params("overspeed", {"hazmat_cap": 70}))
+    bus, worker, _ = pipeline()
+    bus.publish(speeding(hazmat.pk, range(0, 70, 10)))
+    drain(worker)
+    violation = Violation.objects.get(vehicle=hazmat)
+    assert violation.setting == setting and violation.thresholds["hazmat_cap"] == 70
+    assert violation.measured["limit_kmh"] == 70
+
+
+def test_a_worker_taking_over_resumes_from_the_checkpoint(hazmat, pipeline):
+    bus, worker, detector = pipeline("w1")
+    bus.publish(speeding(hazmat.pk, range(0, 30, 10)))  # 20 s over the limit: not yet a finding
+    drain(worker)
+    with transaction.atomic():
+        assert detector.checkpoint(connection.connection) == 1
+    # A new worker process (fresh memory) gets the rest: 40–60 s. Without the checkpoint it
+    # would see only 20 s of speeding and find nothing.
+    fresh = Detector(send_warnings=False)
+    worker.rules = fresh
+    bus.publish([*speeding(hazmat.pk, range(30, 70, 10)), slow(hazmat.pk, 130)])
+    drain(worker)
+    violation = Violation.objects.get(vehicle=hazmat)
+    assert violation.started_at == T0 and violation.measured["duration_s"] == 60
+
+
+def test_takeover_replays_stored_fixes_after_the_checkpoint(hazmat, pipeline):
+    bus, worker, detector = pipeline("w1")
+    bus.publish(speeding(hazmat.pk, range(0, 20, 10)))
+    drain(worker)
+    with transaction.atomic():
+        detector.checkpoint(connection.connection)
+    bus.publish(speeding(hazmat.pk, range(20, 40, 10)))  # processed, then the worker dies
+    drain(worker)
+    fresh = Detector(send_warnings=False)
+    worker.rules = fresh
+    bus.publish([*speeding(hazmat.pk, range(40, 70, 10)), slow(hazmat.pk, 130)])
+    drain(worker)
+    violation = Violation.objects.get(vehicle=hazmat)
+    assert violation.started_at == T0 and violation.measured["fixes"] == 7
+
+
+def test_live_and_replay_give_the_same_violations(world, hazmat, pipeline):
+    taxi = world.vehicle_a
+    bus, worker, _ = pipeline()
+    phone = [TerminalEvent("13912345678", taxi.pk, taxi.plate, "safety_alarm",
+                           T0 + dt.timedelta(seconds=s), T0, "dsm_phone",
+                           {"alarm_id": 7, "flag": flag}) for s, flag in ((5, 1), (25, 2))]
+    bus.publish([*speeding(hazmat.pk, range(0, 70, 10)), fix(taxi.pk, 0, lon=LON_A),
+                 phone[0], fix(taxi.pk, 20, lon=LON_A), phone[1], fix(taxi.pk, 40, lon=LON_A)])
+    bus.publish(speeding(hazmat.pk, range(70, 200, 10), speed=90.0))
+    drain(worker)
+    live = set(Violation.objects.values_list("vehicle_id", "rule", "started_at", "ended_at",
+                                             "episode_key"))
+    assert {row[1] for row in live} == {"overspeed", "dsm_phone"}
+    result = replay(start=T0 - dt.timedelta(hours=1), end=T0 + dt.timedelta(hours=1),
+                    vehicle_ids=[hazmat.pk, taxi.pk])
+    assert result.by_rule() == {"dsm_phone": (1, 1), "overspeed": (1, 1)}
+    rebuilt = replay(start=T0 - dt.timedelta(hours=1), end=T0 + dt.timedelta(hours=1),
+                     vehicle_ids=[hazmat.pk, taxi.pk], rebuild=True)
+    assert rebuilt.removed == 0 and rebuilt.written == 2
+    assert set(Violation.objects.values_list("vehicle_id", "rule", "started_at", "ended_at",
+                                             "episode_key")) == live
+
+
+def test_what_if_thresholds_do_not_touch_live_violations(hazmat, pipeline):
+    bus, worker, _ = pipeline()
+    bus.publish(speeding(hazmat.pk, range(0, 70, 10)))
+    drain(worker)
+    before = list(Violation.objects.values_list("pk", "updated_at"))
+    result = replay(start=T0 - dt.timedelta(hours=1), end=T0 + dt.timedelta(hours=1),
+                    vehicle_ids=[hazmat.pk], overrides={"overspeed": {"min_duration_s": 90}})
+    assert result.by_rule() == {"overspeed": (0, 1)}
+    assert list(Violation.objects.values_list("pk", "updated_at")) == before
+
+
+def test_expired_and_void_certificates_at_sign_in(world, pipeline):
+    taxi = world.vehicle_a
+    driver = factories.make_driver(world.enterprise_a)
+    today = T0.date()
+    expired = factories.make_certificate(driver, valid_to=today - dt.timedelta(days=1))
+    void = factories.make_certificate(driver, valid_to=today - dt.timedelta(days=181))
+    valid = factories.make_certificate(driver, valid_to=today + dt.timedelta(days=30))
+    bus, worker, _ = pipeline()
+    sign_ins = [DriverSignIn("13912345678", taxi.pk, taxi.plate, T0 + dt.timedelta(minutes=m),
+                             T0, driver.pk, cert.number, driver.name, "盘锦", None, 0, None, m)
+                for m, cert in ((1, expired), (2, void), (3, valid))]
+    bus.publish([fix(taxi.pk, 0, lon=LON_A), *sign_ins])
+    drain(worker)
+    found = dict(Violation.objects.filter(rule="cert_invalid")
+                 .values_list("measured__certificate", "measured__state"))
+    assert found == {expired.number: "expired", void.number: "void"}
+    assert set(Violation.objects.values_list("driver_id", flat=True)) == {driver.pk}
+
+
+def test_gps_drift_is_recorded_not_screened(hazmat, pipeline):
+    bus, worker, _ = pipeline()
+    bus.publish([fix(hazmat.pk, 0, lon=LON_A, lat=LAT, speed=30.0),
+                 fix(hazmat.pk, 10, lon=LON_A + 0.5, lat=LAT, speed=30.0),  # 42 km in 10 s
+                 fix(hazmat.pk, 20, lon=LON_A + 0.0002, lat=LAT, speed=30.0)])
+    drain(worker)
+    drift = Violation.objects.get(vehicle=hazmat)
+    assert drift.rule == "gps_drift" and drift.review_status == "recorded"
+    assert drift.started_at == T0 + dt.timedelta(seconds=10)
+
+
+def test_a_settings_change_reaches_the_running_detector(world, hazmat, pipeline):
+    from compliance.rule_settings import bump_generation
+
+    bus, worker, detector = pipeline()
+    RuleSetting.objects.create(rule="overspeed", district=None, vehicle_kind="", version=1,
+                               enabled=False, params=validate_params("overspeed", {}))
+    bump_generation()
+    detector.live_settings._checked = 0.0  # the next batch checks the generation
+    bus.publish(speeding(hazmat.pk, range(0, 70, 10)))
+    drain(worker)
+    assert not Violation.objects.filter(rule="overspeed").exists()
