@@ -43,7 +43,10 @@ class RuleConfig:
 
 def build_config(snapshot: Snapshot, district_id: int | None, kind: str) -> RuleConfig:
     every = {code: snapshot.resolve(code, district_id, kind) for code in RULES}
-    effective = {code: e for code, e in every.items() if e.enabled and applies(code, kind)}
+    # offline_in_service is also "> 24 h for any vehicle": on for every kind; its 10-minute
+    # part checks the kind itself.
+    effective = {code: e for code, e in every.items()
+                 if e.enabled and (applies(code, kind) or code == "offline_in_service")}
     p = {code: e.params for code, e in every.items()}
     fatigue = p["fatigue_continuous"]
     overspeed = p["overspeed"]

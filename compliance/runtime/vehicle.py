@@ -11,6 +11,7 @@ import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from compliance.catalogue import applies
 from compliance.engine import credentials, daily, fatigue, meter, overspeed, presence, quality
 from compliance.engine import routes as route_rules
 from compliance.engine import terminal_alarms as alarms
@@ -57,6 +58,8 @@ def episode_key(episode: Episode) -> str:
             return f"cert:{m.get('certificate') or m.get('role', '')}"[:40]
         case "no_escort":
             return f"waybill:{m.get('waybill')}"[:40]
+        case "offline_in_service":
+            return "silence" if m.get("kind") == "silence" else ""
         case "unlicensed_ride_hailing":
             return f"order:{m.get('order')}"[:40]
     return ""
@@ -69,6 +72,7 @@ class VehicleRules:
     last_valid: tuple[dt.datetime, float, float] | None = None  # for drift
     last_report: dt.datetime | None = None
     via_gateway: bool = False  # the last report came over a terminal connection
+    silent: bool = False  # the current fix ends a > 24 h silence
     last_alarm: int = 0
     driver_id: int | None = None
     driving: bool = False
@@ -143,6 +147,16 @@ class VehicleRules:
              config: RuleConfig) -> None:
         if self.last_report is not None and item.time <= self.last_report:
             return  # duplicate or late: stored, but rules see fixes in time order
+        if (self.last_report is not None and config.on("offline_in_service")
+                and item.time - self.last_report > config.silence):
+            # Heard again after a long silence: closes the episode the server-clock job opened
+            # (same key), or records it when the job never saw it (a replay, a restart).
+            self._emit(Episode("offline_in_service", self.last_report, item.time,
+                               measured={"kind": "silence", "silence_s": (
+                                   item.time - self.last_report).total_seconds()},
+                               thresholds={"silence_h": config.silence / dt.timedelta(hours=1)}),
+                       config)
+            self.silent = True
         self.last_report = item.time
         self.via_gateway = item.via_gateway
         acc_on = bool(item.status & 1)
@@ -222,7 +236,10 @@ class VehicleRules:
                 self._emit(meter.judge(interval, self.meter_trips, config.meter), config)
             horizon = fix.time - dt.timedelta(days=1)
             self.meter_trips = [t for t in self.meter_trips if t[1] >= horizon]
-        if config.on("offline_in_service") and previous is not None:
+        if self.silent:
+            self.silent = False  # the long silence is its own episode, not also a short one
+        elif (config.on("offline_in_service") and previous is not None
+              and applies("offline_in_service", kind)):
             in_transit = facts.waybill_at(self.vehicle_id, previous.time) is not None
             self._emit(presence.offline_in_service(previous, fix, in_transit, config.presence),
                        config)
