@@ -1,5 +1,25 @@
 """Violations, the rule settings they were judged by, and what the rule pipeline keeps."""
 
+from compliance.models.cases import (
+    AssignmentState,
+    Case,
+    CaseAssignment,
+    CaseEvent,
+    CaseEvidence,
+    CaseSource,
+    CaseState,
+    CheckPost,
+    DeadlinePolicy,
+    DistrictCasePolicy,
+    Holiday,
+    Instruction,
+    InstructionTarget,
+    Notification,
+    Outcome,
+    SourcePolicy,
+    Stage,
+    Supervision,
+)
 from compliance.models.quality import VehicleDayQuality
 from compliance.models.replay import ReplayRun
 from compliance.models.runtime import RuleCheckpoint, TerminalWarning
@@ -7,11 +27,29 @@ from compliance.models.settings import RuleSetting
 from compliance.models.violations import ReviewStatus, Severity, Violation
 
 __all__ = [
+    "AssignmentState",
+    "Case",
+    "CaseAssignment",
+    "CaseEvent",
+    "CaseEvidence",
+    "CaseSource",
+    "CaseState",
+    "CheckPost",
+    "DeadlinePolicy",
+    "DistrictCasePolicy",
+    "Holiday",
+    "Instruction",
+    "InstructionTarget",
+    "Notification",
+    "Outcome",
     "ReplayRun",
     "ReviewStatus",
     "RuleCheckpoint",
     "RuleSetting",
     "Severity",
+    "SourcePolicy",
+    "Stage",
+    "Supervision",
     "TerminalWarning",
     "VehicleDayQuality",
     "Violation",
