@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 
+from compliance.catalogue import RULES
+from compliance.models import Violation
 from fleet import validators
 from fleet.models import Certificate, District, Driver, Enterprise, Terminal, Vehicle
 
@@ -75,3 +77,18 @@ def make_certificate(driver: Driver, *, kind: str = "taxi_driver",
 def make_terminal(vehicle: Vehicle | None) -> Terminal:
     return Terminal.objects.create(sim_number=f"0139{next(_counter):08d}", auth_code="AUTH123",
                                    vehicle=vehicle)
+
+
+def make_violation(vehicle: Vehicle, *, rule: str = "overspeed", district: District | None = None,
+                   started_at: dt.datetime | None = None, **fields: object) -> Violation:
+    """A violation of ``vehicle`` owned by ``district`` (default: where it is registered)."""
+    # Spread over the same Shanghai day whatever the counter reached (the counter is shared by
+    # every factory of the worker process; unbounded, late tests fell on the next day).
+    started = started_at or dt.datetime(2026, 11, 21, 0, 30, tzinfo=dt.UTC) + dt.timedelta(
+        minutes=next(_counter) % 900)
+    values: dict[str, object] = {
+        "vehicle_kind": vehicle.kind, "enterprise": vehicle.enterprise,
+        "district": district or vehicle.registered_district, "severity": RULES[rule].severity,
+        "ended_at": started + dt.timedelta(seconds=45), "location": Point(122.05, 41.12, srid=4326),
+        "review_status": "pending" if RULES[rule].screened else "recorded", **fields}
+    return Violation.objects.create(vehicle=vehicle, rule=rule, started_at=started, **values)

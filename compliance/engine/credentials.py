@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from compliance.engine.driving import is_driving
-from compliance.engine.model import Episode, RuleFix
+from compliance.engine.model import Episode, RuleFix, local
 
 CERT_INVALID = "cert_invalid"
 NO_WAYBILL = "no_waybill"
@@ -41,7 +41,9 @@ def judge_sign_in(*, at: dt.datetime, card_number: str, card_valid_until: dt.dat
                   registry: CertificateRecord | None, required_kind: str,
                   void_after_days: int = 180) -> Episode | None:
     """One sign-in; returns a cert_invalid episode (instantaneous) or None when valid."""
-    on = at.date()
+    # The bureau's date (UTC+8): the instant may come in UTC (stored data read back, the ingest
+    # API), and its UTC date is the day before for any sign-in before 08:00.
+    on = local(at).date()
     if not card_number:
         state, source = "missing", "card"
     elif registry is not None:
@@ -94,7 +96,9 @@ def no_waybill_step(state: WaybillWatch, fix: RuleFix, *, loaded: bool,
 
 def no_escort_on_activation(*, at: dt.datetime, waybill_number: str,
                             escort_id: int | None) -> Episode | None:
-    """A waybill that becomes active without an escort."""
+    """A waybill that becomes active without an escort: judged once, at that moment (like
+    cert_invalid at a sign-in). Nothing would ever end an open episode here (the waybill is
+    judged only when it becomes active), so it was shown as ongoing for ever."""
     if escort_id is not None:
         return None
-    return Episode(NO_ESCORT, at, measured={"waybill": waybill_number})
+    return Episode(NO_ESCORT, at, at, measured={"waybill": waybill_number})

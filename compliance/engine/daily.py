@@ -45,16 +45,26 @@ def driving_in(state: DailyDriving, end: dt.datetime, span: dt.timedelta) -> dt.
 
 def _crossing(state: DailyDriving, lo: dt.datetime, hi: dt.datetime, window: Window,
               above: bool) -> dt.datetime:
-    """First moment in (lo, hi] where the sum is above (or back at/below) the limit."""
-    while hi - lo > SECOND:
-        mid = lo + (hi - lo) / 2
-        is_above = driving_in(state, mid, window.span) > window.limit
-        if is_above == above:
-            hi = mid
+    """First whole second in (lo, hi] where the sum is above (or back at/below) the limit;
+    ``hi`` itself when the condition holds only after the last whole second."""
+
+    def holds(moment: dt.datetime) -> bool:
+        return (driving_in(state, moment, window.span) > window.limit) == above
+
+    # Bisect over whole seconds, not over instants rounded up afterwards: rounding the instant
+    # found gave one second late whenever the crossing fell exactly on a second (a sum back at
+    # 8 h at 06:01:00 was reported at 06:01:01).
+    first = lo.replace(microsecond=0) + SECOND
+    a, b = 0, int((hi - first) // SECOND)
+    if b < 0 or not holds(first + b * SECOND):
+        return hi
+    while a < b:
+        mid = (a + b) // 2
+        if holds(first + mid * SECOND):
+            b = mid
         else:
-            lo = mid
-    # Whole seconds, rounded up: the first second at which the condition holds.
-    return hi.replace(microsecond=0) + SECOND if hi.microsecond else hi
+            a = mid + 1
+    return first + a * SECOND
 
 
 def step(state: DailyDriving, fix: RuleFix, windows: tuple[Window, ...] = (DAY_WINDOW,),
@@ -71,7 +81,10 @@ def step(state: DailyDriving, fix: RuleFix, windows: tuple[Window, ...] = (DAY_W
             state.intervals[-1] = (state.intervals[-1][0], fix.time)
         else:
             state.intervals.append((previous.time, fix.time))
-    horizon = fix.time - max(w.span for w in windows)
+    # Keep what the windows ending anywhere in (previous, fix] still see: the crossings below
+    # are searched there. Pruning from fix.time made a long silence drop the driving first, so
+    # an episode "ended" one second after the silence began instead of when the sum fell back.
+    horizon = previous.time - max(w.span for w in windows)
     while state.intervals and state.intervals[0][1] <= horizon:
         state.intervals.popleft()
     opened = []

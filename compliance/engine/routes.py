@@ -76,7 +76,8 @@ class StopWatch:
 
 
 def _stop_rule(state: StopWatch, fix: RuleFix, offending: bool, limit: dt.timedelta,
-               rule: str) -> Episode | None:
+               rule: str, began: dt.datetime | None = None) -> Episode | None:
+    """``began``: when the stop this fix shows began, if before the fix (the caller knows)."""
     if not offending:
         if state.episode is not None:
             state.episode.end = fix.time
@@ -84,7 +85,7 @@ def _stop_rule(state: StopWatch, fix: RuleFix, offending: bool, limit: dt.timede
             state.episode = None
         state.since = None
         return None
-    state.since = state.since or fix.time
+    state.since = state.since or began or fix.time
     if state.episode is None and fix.time - state.since > limit:
         state.episode = Episode(rule, state.since,
                                 thresholds={"limit_s": limit.total_seconds()})
@@ -93,16 +94,23 @@ def _stop_rule(state: StopWatch, fix: RuleFix, offending: bool, limit: dt.timede
 
 
 def long_stop_toxic_step(state: StopWatch, fix: RuleFix, *, toxic_load: bool,
-                         at_allowed_place: bool, settings: RouteSettings) -> Episode | None:
-    """Toxic/explosive goods stopped for more than 30 min outside depots and approved stops."""
+                         at_allowed_place: bool, settings: RouteSettings,
+                         stop_began: dt.datetime | None = None) -> Episode | None:
+    """Toxic/explosive goods stopped for more than 30 min outside depots and approved stops.
+
+    ``stop_began``: the previous fix's time when the vehicle drove up to it. RULES.md §2a makes
+    the interval ending at a fix below 5 km/h a stop, so the stop began at the last moving fix,
+    not at the first fix that shows it (that under-counted every stop by one fix interval)."""
     stopped = fix.speed_kmh < DRIVING_KMH
     return _stop_rule(state, fix, toxic_load and stopped and not at_allowed_place,
-                      settings.toxic_stop, LONG_STOP_TOXIC)
+                      settings.toxic_stop, LONG_STOP_TOXIC, stop_began)
 
 
 def bus_stop_outside_step(state: StopWatch, fix: RuleFix, *, doors_open: bool,
-                          at_stop_or_depot: bool, settings: RouteSettings) -> Episode | None:
-    """A bus with its doors open, or stopped for more than 30 s, outside stops and depots."""
+                          at_stop_or_depot: bool, settings: RouteSettings,
+                          stop_began: dt.datetime | None = None) -> Episode | None:
+    """A bus with its doors open, or stopped for more than 30 s, outside stops and depots.
+    ``stop_began`` as for long_stop_toxic_step."""
     if at_stop_or_depot:
         return _stop_rule(state, fix, False, settings.bus_stop_outside, BUS_STOP_OUTSIDE)
     if doors_open and state.episode is None:
@@ -111,7 +119,7 @@ def bus_stop_outside_step(state: StopWatch, fix: RuleFix, *, doors_open: bool,
                                 thresholds={"limit_s": settings.bus_stop_outside.total_seconds()})
         return state.episode
     return _stop_rule(state, fix, fix.speed_kmh < DRIVING_KMH or doors_open,
-                      settings.bus_stop_outside, BUS_STOP_OUTSIDE)
+                      settings.bus_stop_outside, BUS_STOP_OUTSIDE, stop_began)
 
 
 @dataclass

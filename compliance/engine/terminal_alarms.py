@@ -28,7 +28,12 @@ SAFETY_RULES = {
 }
 # JT/T 808 alarm bits that mean a device fault: GNSS module fault, antenna cut, antenna short,
 # power off (RULES.md §2 device_fault).
-DEVICE_FAULT_BITS = {4: "gnss_fault", 5: "antenna_cut", 6: "antenna_short", 8: "power_off"}
+DEVICE_FAULT_BITS = {4: "gnss_fault", 5: "antenna_cut", 6: "antenna_short", 8: "power_off",
+                     32: "video_lost"}
+# Not a JT/T 808 alarm bit (those are 0–31): the caller sets it when the report's item 0x15
+# names a channel with video lost, so video loss is one more fault of the same episode.
+VIDEO_LOST_BIT = 1 << 32
+FAULT_MASK = sum(1 << bit for bit in DEVICE_FAULT_BITS)
 
 Flag = Literal["start", "end", "report"]
 
@@ -77,9 +82,15 @@ def expire(state: TerminalAlarms, now: dt.datetime, settings: AlarmSettings,
 
 def signal(state: TerminalAlarms, rule: str, flag: Flag, at: dt.datetime,
            settings: AlarmSettings, detail: dict[str, float | str] | None = None,
-           ) -> Episode | None:
-    """One report of ``rule``; returns a newly opened episode (not a re-opened one)."""
-    expire(state, at, settings, rule)
+           *, held: bool = False) -> Episode | None:
+    """One report of ``rule``; returns a newly opened episode (not a re-opened one).
+
+    ``held``: a level signal (alarm bit, report item) that was set in the previous report.
+    Its episode runs to the first report with it clear (RULES.md §2a), however long between
+    reports: the quiet close is for alarms that never report an end. Without this a parked
+    terminal reporting every 5 min with a fault bit set made one episode per report."""
+    if not held:
+        expire(state, at, settings, rule)
     current = state.open.get(rule)
     if flag == "end":
         if current is not None:

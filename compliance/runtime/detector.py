@@ -34,6 +34,9 @@ from fleet.geo.jurisdiction import DistrictResolver
 from fleet.telemetry.wire import BusRecord
 
 log = logging.getLogger(__name__)
+# Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
+# then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
+STATE_VERSION = 2
 
 _LOAD_CHECKPOINTS = """
 SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)
@@ -140,7 +143,8 @@ class Detector:
                 continue
             dirty, state.dirty = state.dirty, {}  # written in this same transaction
             try:
-                blobs.append(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+                blobs.append(pickle.dumps((STATE_VERSION, state),
+                                          protocol=pickle.HIGHEST_PROTOCOL))
             finally:
                 state.dirty = dirty
             ids.append(vehicle_id)
@@ -159,9 +163,12 @@ class Detector:
         horizon = dt.timedelta(hours=settings.RULES_CATCH_UP_HOURS)
         for vehicle_id, through, blob in rows:
             try:
-                state = pickle.loads(blob)  # our own table, written by us
-            except Exception:  # an unreadable checkpoint (old code) starts afresh
-                log.warning("checkpoint of vehicle %s unreadable; starting afresh", vehicle_id)
+                version, state = pickle.loads(blob)  # our own table, written by us
+            except Exception:  # an unreadable checkpoint starts afresh
+                version = None
+            if version != STATE_VERSION:
+                log.warning("checkpoint of vehicle %s from another version; starting afresh",
+                            vehicle_id)
                 continue
             self.states[vehicle_id] = state
             first = firsts[vehicle_id]

@@ -49,6 +49,9 @@ class WaybillFacts:
 class Facts:
     vehicles: dict[int, VehicleFacts] = field(default_factory=dict)
     certificates: dict[str, CertificateRecord] = field(default_factory=dict)
+    # By (kind, number): the registry allows one number for several kinds (often the ID
+    # number), and a sign-in must be judged by the kind the vehicle needs.
+    certificates_by_kind: dict[tuple[str, str], CertificateRecord] = field(default_factory=dict)
     driver_certificates: dict[int, list[CertificateRecord]] = field(default_factory=dict)
     driver_by_id_number: dict[str, int] = field(default_factory=dict)
     platform_bindings: dict[int, set[int]] = field(default_factory=dict)
@@ -62,6 +65,10 @@ class Facts:
     def known_driver(self, driver_id: int | None) -> int | None:
         """The id when the registry has this driver (a violation must not name a ghost)."""
         return driver_id if driver_id in self.driver_ids else None
+
+    def certificate(self, number: str, kind: str) -> CertificateRecord | None:
+        """The registry certificate a card's number names, of ``kind`` when there is one."""
+        return self.certificates_by_kind.get((kind, number)) or self.certificates.get(number)
 
     def waybill_at(self, vehicle_id: int, at: dt.datetime) -> WaybillFacts | None:
         for waybill in self.waybills.get(vehicle_id, ()):
@@ -106,6 +113,7 @@ def load_facts(snapshot: Snapshot, *, now: dt.datetime | None = None) -> Facts:
             "driver_id", "kind", "number", "valid_from", "valid_to"):
         record = CertificateRecord(kind, number, valid_from, valid_to)
         facts.certificates[number] = record
+        facts.certificates_by_kind[(kind, number)] = record
         facts.driver_certificates.setdefault(driver_id, []).append(record)
     facts.driver_by_id_number = dict(Driver.objects.values_list("id_number", "pk"))
     facts.driver_ids = set(facts.driver_by_id_number.values())

@@ -10,12 +10,22 @@ from collections.abc import Sequence
 
 import psycopg
 
-from compliance.runtime.inputs import AlarmIn, FixIn, MeterIn, OrderIn, RuleInput, SignIn, SignOut
+from compliance.runtime.inputs import (
+    AlarmIn,
+    FixIn,
+    MeterIn,
+    OrderIn,
+    RuleInput,
+    SignIn,
+    SignOut,
+    stored_items,
+    video_flags,
+)
 from compliance.runtime.inputs import order_key as _order_key
 from fleet.telemetry.schema import POSITIONS_TABLE
 
 _FIXES = f"""
-SELECT vehicle_id, fix_time, longitude, latitude, speed_kmh, status, alarm, flags
+SELECT vehicle_id, fix_time, longitude, latitude, speed_kmh, status, alarm, flags, items
 FROM {POSITIONS_TABLE}
 WHERE vehicle_id = ANY(%(ids)s) AND fix_time > %(a)s AND fix_time < %(b)s
 ORDER BY vehicle_id, fix_time
@@ -52,9 +62,11 @@ def load_inputs(conn: psycopg.Connection, vehicle_ids: Sequence[int], start: dt.
     out: dict[int, list[RuleInput]] = defaultdict(list)
     with conn.cursor() as cursor:
         cursor.execute(_FIXES, params)
-        for vehicle_id, time, lon, lat, speed, status, alarm, flags in cursor:
+        for vehicle_id, time, lon, lat, speed, status, alarm, flags, items in cursor:
+            video_lost, occluded = video_flags(stored_items(items))
             out[vehicle_id].append(FixIn(time, lon, lat, float(speed), int(status), int(alarm),
-                                         False, int(flags)))
+                                         False, int(flags), video_lost=video_lost,
+                                         occluded=occluded))
         cursor.execute(_EVENTS, params)
         for vehicle_id, time, kind, code, detail in cursor:
             # Django's connection leaves jsonb undecoded (it decodes in the ORM).

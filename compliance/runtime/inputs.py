@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent
@@ -24,6 +25,10 @@ class FixIn:
     flags: int | None = None
     # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix arrived.
     in_ranges: bool = True
+    # JT/T 1078 items of the report: a channel with video lost (0x15: device_fault) or occluded
+    # (0x16: camera_blocked), RULES.md §2 and §2a.
+    video_lost: bool = False
+    occluded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,31 @@ class OrderIn:
 
 RuleInput = FixIn | AlarmIn | SignIn | SignOut | MeterIn | OrderIn
 
+VIDEO_LOST_ITEM = 0x15  # DWORD bitmap of channels with video signal lost
+VIDEO_OCCLUDED_ITEM = 0x16  # DWORD bitmap of channels whose camera is occluded
+
+
+def video_flags(items: Iterable[tuple[int, bytes]]) -> tuple[bool, bool]:
+    """(video lost, occluded) on any channel, from a report's additional items."""
+    lost = occluded = False
+    for item_id, value in items:
+        if item_id == VIDEO_LOST_ITEM:
+            lost = any(value)
+        elif item_id == VIDEO_OCCLUDED_ITEM:
+            occluded = any(value)
+    return lost, occluded
+
+
+def stored_items(raw: bytes | None) -> list[tuple[int, bytes]]:
+    """The additional items as the store keeps them: (id, length, value) one after another."""
+    items, pos = [], 0
+    data = bytes(raw or b"")
+    while pos + 2 <= len(data):
+        stop = pos + 2 + data[pos + 1]
+        items.append((data[pos], data[pos + 2:stop]))
+        pos = stop
+    return items
+
 
 def from_record(record: BusRecord) -> tuple[int, RuleInput] | None:
     """(vehicle id, input) for a bus record the rules care about; None otherwise."""
@@ -72,9 +102,11 @@ def from_record(record: BusRecord) -> tuple[int, RuleInput] | None:
     if vehicle_id is None:
         return None
     if isinstance(record, Fix):
+        video_lost, occluded = video_flags(record.items)
         return vehicle_id, FixIn(record.time, record.longitude, record.latitude,
                                  record.speed_kmh, record.status, record.alarm,
-                                 bool(record.sim), None, quality.in_valid_ranges(record))
+                                 bool(record.sim), None, quality.in_valid_ranges(record),
+                                 video_lost, occluded)
     if isinstance(record, TerminalEvent):
         if record.kind != "safety_alarm":
             return None

@@ -16,7 +16,7 @@ from compliance.engine import credentials, daily, fatigue, meter, overspeed, pre
 from compliance.engine import routes as route_rules
 from compliance.engine import terminal_alarms as alarms
 from compliance.engine.driving import is_driving
-from compliance.engine.model import Episode, RuleFix
+from compliance.engine.model import Episode, RuleFix, local
 from compliance.runtime.config import RuleConfig
 from compliance.runtime.facts import Facts, VehicleFacts, WaybillFacts
 from compliance.runtime.geometry import ZoneShape
@@ -74,6 +74,7 @@ class VehicleRules:
     via_gateway: bool = False  # the last report came over a terminal connection
     silent: bool = False  # the current fix ends a > 24 h silence
     last_alarm: int = 0
+    occluded: bool = False  # the last report's item 0x16 named an occluded camera
     driver_id: int | None = None
     driving: bool = False
     in_depot: bool = False
@@ -160,14 +161,30 @@ class VehicleRules:
         self.last_report = item.time
         self.via_gateway = item.via_gateway
         acc_on = bool(item.status & 1)
+        # RULES.md §2 device_fault covers video loss (item 0x15) with the fault bits.
+        alarm_word = item.alarm | (alarms.VIDEO_LOST_BIT if item.video_lost else 0)
+        # Level signals set in the previous report: this report decides (still set: the
+        # episode runs on; clear: it ends here), however long since, so no quiet close.
+        held = {"device_fault": bool(self.last_alarm & alarms.FAULT_MASK),
+                "camera_blocked": self.occluded}
         for rule in list(self.alarms.open):  # close terminal-alarm episodes that went quiet
-            if rule in config.alarms:
+            if rule in config.alarms and not held.get(rule):
                 alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
         if config.on("device_fault"):
             settings = config.alarms["device_fault"]
-            for rule, flag in alarms.bit_signals(item.alarm, self.last_alarm):
-                self._emit(alarms.signal(self.alarms, rule, flag, item.time, settings), config)
-        self.last_alarm = item.alarm
+            for rule, flag in alarms.bit_signals(alarm_word, self.last_alarm):
+                self._emit(alarms.signal(self.alarms, rule, flag, item.time, settings,
+                                         held=held["device_fault"]), config)
+        self.last_alarm = alarm_word
+        # RULES.md §2a: a non-zero video-occlusion item 0x16 is camera_blocked, like the DSM
+        # code; it runs while reports carry it and ends at the first report without it.
+        if config.on("camera_blocked") and (item.occluded or self.occluded):
+            self._emit(alarms.signal(self.alarms, "camera_blocked",
+                                     "report" if item.occluded else "end", item.time,
+                                     config.alarms["camera_blocked"],
+                                     {"type": "video_occluded"}, held=held["camera_blocked"]),
+                       config)
+        self.occluded = item.occluded
         positioned = item.lon is not None and item.lat is not None
         if config.on("device_fault"):
             self._emit(quality.no_fix_step(self.no_fix, item.time, acc_on=acc_on,
@@ -251,9 +268,13 @@ class VehicleRules:
         driving = previous is not None and is_driving(previous, fix)
         if driving and not self.driving:
             self.run_from_depot = self.in_depot  # a run that began at a depot is a loaded run
+        # RULES.md §2a: a stop that follows driving began at the last driving fix (the interval
+        # up to the first slow fix is already stopped); the stop rules count from there.
+        stop_began = (previous.time if previous is not None and self.driving and not driving
+                      else None)
         self.driving, self.in_depot = driving, "depot" in kinds
         if vehicle.kind == "hazmat":
-            self._hazmat(fix, x, y, zones, kinds, facts, config)
+            self._hazmat(fix, x, y, zones, kinds, facts, config, stop_began)
         elif vehicle.kind == "bus" and vehicle.bus_line_id is not None:
             route = facts.geometry.bus_routes.get(vehicle.bus_line_id)
             self._follow_route(fix, f"bus:{vehicle.bus_line_id}", route, x, y, config)
@@ -264,13 +285,14 @@ class VehicleRules:
                 self._emit(route_rules.bus_stop_outside_step(
                     self.bus_stop, fix, doors_open=bool(fix.status & DOOR_BITS),
                     at_stop_or_depot=stop_id is not None or bool(kinds & BUS_STOP_PLACES),
-                    settings=config.route), config)
+                    settings=config.route, stop_began=stop_began), config)
         elif vehicle.kind == "coach" and vehicle.coach_line_id is not None:
             route = facts.geometry.coach_routes.get(vehicle.coach_line_id)
             self._follow_route(fix, f"coach:{vehicle.coach_line_id}", route, x, y, config)
 
     def _hazmat(self, fix: RuleFix, x: float, y: float, zones: list[ZoneShape],
-                kinds: set[str], facts: Facts, config: RuleConfig) -> None:
+                kinds: set[str], facts: Facts, config: RuleConfig,
+                stop_began: dt.datetime | None) -> None:
         waybill = facts.waybill_at(self.vehicle_id, fix.time)
         if waybill is not None and waybill.id != self.waybill_id:
             self._waybill_started(waybill, fix, facts, config)
@@ -293,7 +315,8 @@ class VehicleRules:
                     for lon, lat in waybill.ends))
             self._emit(route_rules.long_stop_toxic_step(
                 self.toxic_stop, fix, toxic_load=waybill is not None and waybill.toxic,
-                at_allowed_place=at_allowed, settings=config.route), config)
+                at_allowed_place=at_allowed, settings=config.route, stop_began=stop_began),
+                config)
 
     def _waybill_started(self, waybill: WaybillFacts, fix: RuleFix, facts: Facts,
                          config: RuleConfig) -> None:
@@ -305,7 +328,8 @@ class VehicleRules:
             return
         for role, person, needed in (("driver", waybill.driver_id, CertificateKind.HAZMAT_DRIVER),
                                      ("escort", waybill.escort_id, CertificateKind.HAZMAT_ESCORT)):
-            if person is None or facts.holds_valid(person, needed, fix.time.date()):
+            # Local date, as judge_sign_in does (a replayed fix time is in UTC).
+            if person is None or facts.holds_valid(person, needed, local(fix.time).date()):
                 continue
             held = [c for c in facts.driver_certificates.get(person, ()) if c.kind == needed]
             record = max(held, key=lambda c: c.valid_to) if held else None
@@ -352,7 +376,7 @@ class VehicleRules:
         episode = credentials.judge_sign_in(
             at=item.time, card_number=item.certificate_number,
             card_valid_until=item.card_valid_until,
-            registry=facts.certificates.get(item.certificate_number),
+            registry=facts.certificate(item.certificate_number, required),
             required_kind=required, void_after_days=config.void_after_days)
         self._emit(episode, config)
 
@@ -363,7 +387,8 @@ class VehicleRules:
         self.judged_orders[item.order_id] = None  # an order is judged once, at its first report
         while len(self.judged_orders) > 500:
             self.judged_orders.popitem(last=False)
-        on = item.time.date()
+        # The bureau's date, not the UTC one of an order time pushed or replayed in UTC.
+        on = local(item.time).date()
         driver_id = facts.driver_by_id_number.get(item.driver_id_number)
         permit_to = vehicle.ride_hailing_permit_valid_to
         episode = quality.judge_order(
