@@ -5,6 +5,7 @@ from fleet.models import (
     BusLine,
     BusStop,
     Certificate,
+    CoachLine,
     District,
     Driver,
     DriverVehicleBinding,
@@ -37,6 +38,7 @@ class VehicleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status", "registered_district")
     search_fields = ("plate", "vin")
     raw_id_fields = ("enterprise",)
+    autocomplete_fields = ("bus_line", "coach_line")
 
 
 class CertificateInline(admin.TabularInline):
@@ -87,7 +89,17 @@ class BusStopInline(admin.TabularInline):
 @admin.register(BusLine)
 class BusLineAdmin(GISModelAdmin):
     list_display = ("number", "name", "enterprise", "district")
+    search_fields = ("number", "name")
     inlines = [BusStopInline]
+
+
+@admin.register(CoachLine)
+class CoachLineAdmin(GISModelAdmin):
+    list_display = ("number", "name", "service_type", "one_way_km", "enterprise", "district",
+                    "night_ban_exempt")
+    list_filter = ("service_type", "night_ban_exempt", "district")
+    search_fields = ("number", "name")
+    raw_id_fields = ("enterprise",)
 
 
 class GoodsInline(admin.TabularInline):

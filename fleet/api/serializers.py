@@ -44,6 +44,12 @@ class EnterpriseOut(serializers.ModelSerializer):
 class VehicleOut(serializers.ModelSerializer):
     enterprise_name = serializers.CharField(source="enterprise.name", read_only=True)
     district_code = serializers.CharField(source="registered_district.code", read_only=True)
+    # Line numbers are what the bureau's sheets and the terminals' dispatch systems use.
+    bus_line_number = serializers.CharField(source="bus_line.number", read_only=True,
+                                            allow_null=True)
+    coach_line_number = serializers.CharField(source="coach_line.number", read_only=True,
+                                              allow_null=True)
+    night_ban_exempt = serializers.SerializerMethodField()
 
     class Meta:
         model = Vehicle
@@ -51,7 +57,14 @@ class VehicleOut(serializers.ModelSerializer):
                   "registered_district", "district_code", "vin", "seats", "rated_load_kg",
                   "transport_cert_number", "transport_cert_valid_to", "hazmat_goods_classes",
                   "tank_capacity_m3", "ride_hailing_permit_number",
-                  "ride_hailing_permit_valid_to", "status"]
+                  "ride_hailing_permit_valid_to", "status", "bus_line", "bus_line_number",
+                  "coach_line", "coach_line_number", "night_ban_exempt"]
+
+    def get_night_ban_exempt(self, vehicle: Vehicle) -> bool:
+        """Whether the vehicle may drive between 02:00 and 05:00: only a coach whose line is
+        exempt may (a coach without a line is not exempt; RULES.md §2a night_ban)."""
+        line = vehicle.coach_line
+        return bool(line is not None and line.night_ban_exempt)
 
 
 class PersonalDataMixin:

@@ -47,7 +47,7 @@ class EnterpriseViewSet(ScopedViewSet):
 
 class VehicleViewSet(ScopedViewSet):
     model = Vehicle
-    related = ("enterprise", "registered_district")
+    related = ("enterprise", "registered_district", "bus_line", "coach_line")
     serializer_class = out.VehicleOut
     filterset_class = filters.VehicleFilter
     ordering_fields = ["plate", "kind"]

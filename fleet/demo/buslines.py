@@ -33,7 +33,6 @@ class StopSpec:
 class BusLineSpec:
     number: str
     name: str
-    operator: int  # index among the bus companies
     district_code: str
     route: LineString  # WGS-84
     stops: list[StopSpec]
@@ -61,7 +60,8 @@ def _stops(rng: random.Random, network: RoadNetwork, metric_route: LineString,
 
 def build_bus_lines(rng: random.Random, network: RoadNetwork, resolver: DistrictResolver,
                     builder: ZoneBuilder, centres: Mapping[str, tuple[float, float, float]],
-                    *, count: int, operators: int) -> tuple[list[BusLineSpec], list[ZoneSpec]]:
+                    *, count: int) -> tuple[list[BusLineSpec], list[ZoneSpec]]:
+    """Lines and their terminus zones; which company runs each is ``operators``' business."""
     towns = [code for code in _TOWN_WEIGHTS if code in centres]
     weights = [_TOWN_WEIGHTS[code] for code in towns]
     lines: list[BusLineSpec] = []
@@ -87,7 +87,6 @@ def build_bus_lines(rng: random.Random, network: RoadNetwork, resolver: District
         first, last = stops[0], stops[-1]
         lines.append(BusLineSpec(
             number=number, name=f"{number}路（{first.name}—{last.name}）",
-            operator=len(lines) % max(1, operators),
             district_code=resolver.district_code_at(first.lon, first.lat) or town,
             route=route, stops=stops))
         for stop in (first, last):

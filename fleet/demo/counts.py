@@ -11,6 +11,7 @@ from fleet.models import (
     BusLine,
     BusStop,
     Certificate,
+    CoachLine,
     District,
     Driver,
     DriverVehicleBinding,
@@ -24,7 +25,7 @@ from fleet.models import (
 )
 
 _MODELS = (District, Enterprise, Vehicle, Driver, Certificate, Terminal, DriverVehicleBinding,
-           RoadSegment, Zone, BusLine, BusStop, Waybill, WaybillGoods)
+           RoadSegment, Zone, BusLine, BusStop, CoachLine, Waybill, WaybillGoods)
 
 
 def _by(queryset: QuerySet[Any], field: str) -> dict[str, int]:
@@ -45,6 +46,12 @@ def summary(*, on: dt.date | None = None) -> dict[str, dict[str, int]]:
         "waybills_by_state": _by(Waybill.objects.all(), "state"),
         "zones_by_kind": _by(Zone.objects.all(), "kind"),
         "roads_by_class": _by(RoadSegment.objects.all(), "road_class"),
+        "coach_lines_by_service_type": _by(CoachLine.objects.all(), "service_type"),
+        "lines": {
+            "night_ban_exempt": CoachLine.objects.filter(night_ban_exempt=True).count(),
+            "buses_on_a_line": Vehicle.objects.filter(bus_line__isnull=False).count(),
+            "coaches_on_a_line": Vehicle.objects.filter(coach_line__isnull=False).count(),
+        },
         "active_terminals": {"count": Terminal.objects.filter(active=True).count()},
     }
 

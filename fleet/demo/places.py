@@ -1,7 +1,9 @@
-"""Zones and named places of the demo city: restricted zones, schools, depots, hubs, destinations.
+"""Zones and named places of the demo city: restricted zones, schools, depots, hazmat parking,
+hubs, destinations.
 
-Fixed places (hazmat depots, hubs, restricted zones) sit at the same spots for every seed; the
-waybill destinations and school sites are drawn from the seed. Every zone is clipped to the city.
+Fixed places (hazmat depots and parking, hubs, restricted zones) sit at the same spots for every
+seed; the waybill destinations and school sites are drawn from the seed. Every zone is clipped to
+the city.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ HAZMAT_DEPOTS = (
     ("盘山危险货物运输停车场", 121.950, 41.280),
     ("双台子危险货物运输停车场", 122.090, 41.225),
     ("石化产业园区危货车辆停车场", 122.220, 41.020),
+)
+# Approved stops for hazmat vehicles on the trunk roads (long_stop_toxic does not apply there):
+# name, road class they sit on, lon, lat (snapped to the nearest node of that class).
+HAZMAT_PARKING = (
+    ("京哈高速盘锦服务区危险货物车辆停车区", "expressway", 122.160, 41.100),
+    ("京哈高速大有服务区危险货物车辆停车区", "expressway", 121.800, 41.070),
+    ("国道305线胡家危险货物车辆停车场", "national", 121.800, 41.270),
+    ("国道228线荣兴危险货物车辆停车场", "national", 122.150, 40.800),
 )
 TRANSPORT_HUBS = (
     ("盘锦站", 122.045, 41.183), ("盘锦北站", 122.080, 41.255), ("盘锦客运站", 122.070, 41.135),
@@ -143,6 +153,10 @@ def build_places(rng: random.Random, network: RoadNetwork, resolver: DistrictRes
         zones.append(b.zone(name, "transport_hub", b.circle(hub.lon, hub.lat, 300.0)))
     for name, lon, lat, radius, speed in SPEED_ZONES:
         zones.append(b.zone(name, "speed_limit", b.circle(lon, lat, radius), speed=speed))
+    for name, road_class, lon, lat in HAZMAT_PARKING:
+        node = network.nearest_node(lon, lat, classes=frozenset({road_class}))
+        node_lon, node_lat = network.node_lonlat(node)
+        zones.append(b.zone(name, "hazmat_parking", b.square(node_lon, node_lat, 150.0)))
     zones += _schools(rng, b, centres)
     return CityPlaces(zones=zones, hazmat_depots=depots, destinations=_destinations(rng, b),
                       builder=b)

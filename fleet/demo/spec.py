@@ -42,6 +42,10 @@ ENTERPRISE_KIND_FOR_VEHICLE: dict[str, str] = {
 }
 
 BUS_LINES_AT_SCALE_1 = 48  # about 12 buses per line
+COACH_LINES_AT_SCALE_1 = 30
+# Even the smallest city has one coach line of each service type (班线, 包车, 旅游, 接驳, 机场,
+# 高铁), so exempt and non-exempt lines both exist.
+MIN_COACH_LINES = 6
 
 # Panjin's code and the four district sub-platforms the demo expects in the boundary file.
 CITY_CODE = "211100"
@@ -89,6 +93,10 @@ class DemoSpec:
     @property
     def bus_lines(self) -> int:
         return scaled(BUS_LINES_AT_SCALE_1, self.scale)
+
+    @property
+    def coach_lines(self) -> int:
+        return max(MIN_COACH_LINES, scaled(COACH_LINES_AT_SCALE_1, self.scale))
 
     @property
     def local_midnight(self) -> dt.datetime:

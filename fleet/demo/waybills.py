@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shapely.geometry import Point
+from shapely.geometry import LineString, Point
 
 from fleet.demo.goods import Goods, goods_for
 from fleet.demo.identifiers import Identifiers
 from fleet.demo.people import People
-from fleet.demo.places import CityPlaces, Place
+from fleet.demo.places import CityPlaces, Place, ZoneSpec
 from fleet.demo.registry import Registry
 from fleet.demo.roads import RoadNetwork
 from fleet.demo.spec import DemoSpec
@@ -29,6 +29,9 @@ from fleet.geo.boundaries import to_geos
 from fleet.models import Driver, Vehicle, Waybill, WaybillGoods
 
 _AVERAGE_SPEED_KMH = 45.0
+# In-transit waybills whose planned route crosses a zone closed to hazmat at all hours, at
+# least: restricted_zone material that needs no misbehaviour (the truck drives as planned).
+THROUGH_CLOSED_ZONES = 5
 
 
 @dataclass
@@ -169,3 +172,56 @@ def build_waybills(spec: DemoSpec, ids: Identifiers, network: RoadNetwork, place
                          *_crew(rng, crew, escorts, allow_missing_escort=True), "issued",
                          spec.at(hours=rng.uniform(12, 40)))
     return out
+
+
+def route_through_closed_zones(spec: DemoSpec, network: RoadNetwork, places: CityPlaces,
+                               out: Waybills, *, minimum: int = THROUGH_CLOSED_ZONES) -> int:
+    """Make sure ``minimum`` in-transit waybills plan a route through a restricted zone whose
+    window is always in force, re-routing some (depot → zone centre → destination) when the
+    drawn routes cross too few. Returns how many cross one now."""
+    closed = [z for z in places.zones if z.kind == "hazmat_restricted" and not z.time_windows]
+    if not closed:
+        return 0
+    # Prepared GEOS shapes test the waybills' GEOS routes without copying their coordinates.
+    shapes = [to_geos(z.geometry).prepared for z in closed]
+
+    def crosses(waybill: Waybill) -> bool:
+        return any(shape.intersects(waybill.planned_route) for shape in shapes)
+
+    in_transit = [w for w in out.waybills if w.state == "in_transit"
+                  and w.planned_route is not None]
+    others = [w for w in in_transit if not crosses(w)]
+    crossing = len(in_transit) - len(others)
+    if crossing >= minimum or not others:
+        return crossing
+    rng = spec.rng("restricted-routes")  # its own stream: the drawn city stays as it was
+    paths: dict[int, list[tuple[int, int] | None]] = {}
+    for waybill in rng.sample(others, min(minimum - crossing, len(others))):
+        zone: ZoneSpec = rng.choice(closed)
+        centre = zone.geometry.representative_point()
+        via = network.nearest_node(centre.x, centre.y)
+        if via not in paths:
+            paths[via] = network.shortest_paths(via)
+        ends = [network.nearest_node(p.x, p.y) for p in (waybill.origin, waybill.destination)]
+        legs = [_leg(network, paths[via], via, end) for end in ends]
+        if any(leg is None for leg in legs):
+            continue
+        (there, there_m), (onwards, onwards_m) = legs  # type: ignore[misc]
+        coords = list(reversed(there)) + onwards[1:] if there else onwards
+        waybill.planned_route = to_geos(LineString(coords))
+        waybill.planned_end = waybill.planned_start + dt.timedelta(
+            hours=(there_m + onwards_m) / 1000.0 / _AVERAGE_SPEED_KMH + 1.0)
+        crossing += 1
+    return crossing
+
+
+def _leg(network: RoadNetwork, previous: list[tuple[int, int] | None], source: int,
+         target: int) -> tuple[list[tuple[float, float]], float] | None:
+    """Coordinates from ``source`` to ``target`` and metres ([] and 0 when they coincide)."""
+    if source == target:
+        return [], 0.0
+    line = network.path_line(previous, source, target)
+    metric = network.path_line(previous, source, target, metric=True)
+    if line is None or metric is None:
+        return None
+    return list(line.coords), metric.length

@@ -1,11 +1,12 @@
 """Database side of the demo city: what counts as "already loaded", wiping, bulk inserting.
 
 The demo city owns the fleet registry and reference geography of the database it is loaded into
-(enterprises and everything under them, roads, zones, bus lines); districts are upserted by the
-boundary importer and never deleted. A registry that already has rows is never mixed with demo
-rows: without ``replace`` the load is a no-op; with it, the rows are deleted through the ORM, so
-other apps' CASCADE relations follow and PROTECT relations (a user tied to an enterprise, a
-violation tied to a vehicle) stop the replace with a clear error instead of losing data.
+(enterprises and everything under them, roads, zones, bus and coach lines); districts are
+upserted by the boundary importer and never deleted. A registry that already has rows is never
+mixed with demo rows: without ``replace`` the load is a no-op; with it, the rows are deleted
+through the ORM, so other apps' CASCADE relations follow and PROTECT relations (a user tied to an
+enterprise, a violation tied to a vehicle) stop the replace with a clear error instead of losing
+data.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fleet.models import (
     BusLine,
     BusStop,
     Certificate,
+    CoachLine,
     District,
     Driver,
     DriverVehicleBinding,
@@ -33,10 +35,10 @@ from fleet.models import (
 )
 
 BATCH_SIZE = 2000
-# Children before parents.
+# Children before parents (vehicles point at their bus or coach line).
 WIPE_ORDER: tuple[type[models.Model], ...] = (
-    WaybillGoods, Waybill, DriverVehicleBinding, Terminal, Certificate, Driver, BusStop, BusLine,
-    Vehicle, Zone, RoadSegment, Enterprise,
+    WaybillGoods, Waybill, DriverVehicleBinding, Terminal, Certificate, Driver, Vehicle, BusStop,
+    BusLine, CoachLine, Zone, RoadSegment, Enterprise,
 )
 
 

@@ -188,6 +188,9 @@ VEHICLES = SheetSpec(
         Column("ride_hailing_permit_valid_to", ("网约车运输证有效期至", "网约车运输证有效期止"),
                cells.DATE),
         Column("status", ("状态", "车辆状态", "营运状态"), VEHICLE_STATUS),
+        # By line number: only a bus has a 公交线路, only a coach a 客运班线.
+        Column("bus_line", ("公交线路", "公交线路编号", "公交线路号")),
+        Column("coach_line", ("客运班线", "客运班线编号", "班线编号")),
     ),
 )
 

@@ -1,8 +1,9 @@
 """Write registry records to .xlsx with the import headings, so the file re-imports unchanged.
 
 Reference columns are written the way the importer reads them back (enterprise name plus credit
-code, district name, plate plus colour). Personal data is masked on request; a masked file is
-for reading, and re-importing it is refused by the ID/phone validators rather than overwriting.
+code, district name, plate plus colour, line numbers). Personal data is masked on request; a
+masked file is for reading, and re-importing it is refused by the ID/phone validators rather
+than overwriting.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ _REFERENCES: dict[str, dict[str, Callable[[Any], Any]]] = {
     "enterprise": {"district": lambda e: _name(e.district)},
     "vehicle": {"enterprise": lambda v: _name(v.enterprise),
                 "enterprise_code": lambda v: _code(v.enterprise),
-                "registered_district": lambda v: _name(v.registered_district)},
+                "registered_district": lambda v: _name(v.registered_district),
+                "bus_line": lambda v: v.bus_line.number if v.bus_line else "",
+                "coach_line": lambda v: v.coach_line.number if v.coach_line else ""},
     "driver": {"enterprise": lambda d: _name(d.enterprise),
                "enterprise_code": lambda d: _code(d.enterprise)},
     "certificate": {"driver": lambda c: c.driver.id_number,
@@ -53,7 +56,7 @@ _REFERENCES: dict[str, dict[str, Callable[[Any], Any]]] = {
 
 RELATED: dict[str, tuple[str, ...]] = {
     "enterprise": ("district",),
-    "vehicle": ("enterprise", "registered_district"),
+    "vehicle": ("enterprise", "registered_district", "bus_line", "coach_line"),
     "driver": ("enterprise",),
     "certificate": ("driver",),
     "terminal": ("vehicle",),

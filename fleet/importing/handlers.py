@@ -90,11 +90,13 @@ class EnterpriseHandler(Handler):
 
 class VehicleHandler(Handler):
     model = Vehicle
-    managed = frozenset({"enterprise", "enterprise_code", "registered_district"})
-    column_fields = {"enterprise": "enterprise", "enterprise_code": "enterprise"}
+    managed = frozenset({"enterprise", "enterprise_code", "registered_district", "bus_line",
+                         "coach_line"})
+    column_fields = {"enterprise": "enterprise", "enterprise_code": "enterprise",
+                     "bus_line": "bus_line", "coach_line": "coach_line"}
     dependants = {"enterprise": ("registered_district",),
                   "enterprise_code": ("registered_district",)}
-    clean_exclude = ("enterprise", "registered_district")
+    clean_exclude = ("enterprise", "registered_district", "bus_line", "coach_line")
     scope_column = "enterprise"
 
     def natural_key(self, parsed: Parsed) -> tuple[Any, ...]:
@@ -117,6 +119,25 @@ class VehicleHandler(Handler):
                                          or "registered_district" in present):
             # Blank or absent 登记区县: a vehicle is registered where its enterprise is.
             instance.registered_district = enterprise.district
+        problems += self._lines(instance, parsed, present)
+        return problems
+
+    def _lines(self, instance: Any, parsed: Parsed, present: set[str]) -> Problems:
+        """公交线路 / 客运班线 by line number; a blank cell clears the line, an absent column
+        keeps the stored one. The kind check is Vehicle.clean()'s, reported on the column."""
+        problems: Problems = []
+        for key, find in (("bus_line", self.refs.bus_line),
+                          ("coach_line", self.refs.coach_line)):
+            if key not in present:
+                continue
+            number = parsed.get(key)
+            if number is None:
+                setattr(instance, key, None)
+                continue
+            try:
+                setattr(instance, key, find(number))
+            except NotFound as exc:
+                problems.append((key, str(exc)))
         return problems
 
 

@@ -1,4 +1,5 @@
-"""Find the objects a row refers to (enterprise, district, driver, vehicle) in the actor's scope.
+"""Find the objects a row refers to (enterprise, district, driver, vehicle, bus or coach line) in
+the actor's scope.
 
 Lookups go through ``visible_to(actor)``: an object outside the actor's scope is reported exactly
 like one that does not exist, so an import can neither attach to it nor reveal it. ``actor=None``
@@ -13,7 +14,7 @@ from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
 from fleet import validators
-from fleet.models import District, Driver, Enterprise, Vehicle
+from fleet.models import BusLine, CoachLine, District, Driver, Enterprise, Vehicle
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -110,6 +111,20 @@ class References:
         found = scoped(Vehicle, self.actor).filter(plate=plate, plate_colour=colour).first()
         if found is None:
             raise NotFound(_("未找到车辆：%(plate)s") % {"plate": plate})
+        return found
+
+    def bus_line(self, number: str) -> BusLine:
+        return self._cached(("bus_line", number), lambda: self._line(
+            BusLine, number, _("未找到公交线路：%(value)s")))
+
+    def coach_line(self, number: str) -> CoachLine:
+        return self._cached(("coach_line", number), lambda: self._line(
+            CoachLine, number, _("未找到客运班线：%(value)s")))
+
+    def _line(self, model: type[BusLine | CoachLine], number: str, missing: str) -> Any:
+        found = scoped(model, self.actor).filter(number=number).first()
+        if found is None:
+            raise NotFound(missing % {"value": number})
         return found
 
 

@@ -1,6 +1,6 @@
 """Who and what the bureau supervises. One module per area; import models from here."""
 
-from fleet.models.geography import BusLine, BusStop, District, RoadSegment, Zone
+from fleet.models.geography import BusLine, BusStop, CoachLine, District, RoadSegment, Zone
 from fleet.models.registry import (
     Certificate,
     Driver,
@@ -22,6 +22,7 @@ __all__ = [
     "BusLine",
     "BusStop",
     "Certificate",
+    "CoachLine",
     "District",
     "Driver",
     "DriverVehicleBinding",

@@ -1,12 +1,14 @@
-"""Jurisdictions and the reference geography the rules use (roads, zones, bus lines)."""
+"""Jurisdictions and the reference geography the rules use (roads, zones, bus and coach lines)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -78,6 +80,8 @@ class ZoneKind(models.TextChoices):
     DEPOT = "depot", _("场站")
     TRANSPORT_HUB = "transport_hub", _("交通枢纽")
     SCHOOL = "school", _("学校区域")
+    # Approved stops for hazardous-goods vehicles: long_stop_toxic does not apply inside.
+    HAZMAT_PARKING = "hazmat_parking", _("危险品车辆停车场")
 
 
 def validate_time_windows(windows: Any) -> None:
@@ -203,3 +207,81 @@ class BusStop(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line.number}-{self.sequence} {self.name}"
+
+
+class CoachServiceType(models.TextChoices):
+    REGULAR = "regular", _("班线客运")
+    CHARTER = "charter", _("包车")
+    TOURISM = "tourism", _("旅游")
+    RELAY = "relay", _("接驳运输")
+    AIRPORT_SHUTTLE = "airport_shuttle", _("机场专线")
+    RAIL_SHUTTLE = "rail_shuttle", _("高铁专线")
+
+
+# RULES.md §2 night_ban: relay (接驳) lines and airport/rail shuttles may be exempted whatever
+# their length; any other line only when its one-way distance is at most 200 km.
+NIGHT_BAN_EXEMPTIBLE_SERVICES = frozenset({
+    CoachServiceType.RELAY, CoachServiceType.AIRPORT_SHUTTLE, CoachServiceType.RAIL_SHUTTLE})
+NIGHT_BAN_EXEMPTIBLE_MAX_KM = Decimal(200)
+
+
+def may_be_night_ban_exempt(service_type: str, one_way_km: Decimal | None) -> bool:
+    """Whether a line may be marked exempt from the 02:00–05:00 ban (the bureau still decides:
+    a qualifying line is exempt only when its flag is set)."""
+    if service_type in NIGHT_BAN_EXEMPTIBLE_SERVICES:
+        return True
+    return one_way_km is not None and one_way_km <= NIGHT_BAN_EXEMPTIBLE_MAX_KM
+
+
+class CoachLineQuerySet(ScopedQuerySet):
+    district_lookup = "district"
+    enterprise_lookup = "enterprise"
+
+
+class CoachLine(models.Model):
+    """An approved coach line (客运班线): the route a scheduled coach must keep to, and whether
+    the bureau exempts it from the night ban."""
+
+    number = models.CharField(_("班线编号"), max_length=20, unique=True)
+    name = models.CharField(_("班线名称"), max_length=100)
+    enterprise = models.ForeignKey("fleet.Enterprise", verbose_name=_("运营企业"),
+                                   on_delete=models.PROTECT, related_name="coach_lines")
+    district = models.ForeignKey(District, verbose_name=_("主管区县"), on_delete=models.PROTECT,
+                                 related_name="coach_lines")
+    # Within the city the route is what the monitoring platform checks; the line may go on
+    # beyond the boundary, so ``one_way_km`` is the whole line's length, not the route's.
+    route = models.LineStringField(_("线路走向"), srid=4326)
+    one_way_km = models.DecimalField(_("单程里程(km)"), max_digits=6, decimal_places=1,
+                                     validators=[MinValueValidator(Decimal("0.1"))])
+    service_type = models.CharField(_("经营类型"), max_length=20,
+                                    choices=CoachServiceType.choices,
+                                    default=CoachServiceType.REGULAR)
+    night_ban_exempt = models.BooleanField(
+        _("豁免夜间禁行"), default=False,
+        help_text=_("经核定可在02:00至05:00运行（接驳运输、机场专线、高铁专线或单程不超过200公里）"))
+    exemption_note = models.TextField(_("豁免说明"), blank=True,
+                                      help_text=_("核定依据、批准文号等"))
+
+    objects = CoachLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("客运班线")
+        verbose_name_plural = _("客运班线")
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    @property
+    def qualifies_for_night_ban_exemption(self) -> bool:
+        return may_be_night_ban_exempt(self.service_type, self.one_way_km)
+
+    def clean(self) -> None:
+        if not self.night_ban_exempt or self.qualifies_for_night_ban_exemption:
+            return
+        if self.one_way_km is None:
+            return  # the missing distance is reported on its own field
+        raise ValidationError({"night_ban_exempt": _(
+            "只有接驳运输、机场专线、高铁专线或单程不超过200公里的班线可以豁免夜间禁行"
+            "（本班线为%(service)s，单程%(km)s公里）")
+            % {"service": self.get_service_type_display(), "km": self.one_way_km}})

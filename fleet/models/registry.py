@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fleet import validators
-from fleet.models.geography import District
+from fleet.models.geography import BusLine, CoachLine, District
 from fleet.scoping import ScopedQuerySet, VehicleOwnedQuerySet
 
 
@@ -119,6 +119,13 @@ class Vehicle(models.Model):
                                                     blank=True)
     status = models.CharField(_("状态"), max_length=20, choices=VehicleStatus.choices,
                               default=VehicleStatus.IN_SERVICE)
+    # The line a bus runs / the approved line a coach keeps to: route_deviation and the stop
+    # rules follow it, and a coach's night-ban exemption is its line's (none: not exempt).
+    bus_line = models.ForeignKey(BusLine, verbose_name=_("公交线路"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="vehicles")
+    coach_line = models.ForeignKey(CoachLine, verbose_name=_("客运班线"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="vehicles",
+                                   help_text=_("包车、旅游客车可不填"))
 
     objects = VehicleQuerySet.as_manager()
 
@@ -154,6 +161,10 @@ class Vehicle(models.Model):
             errors["hazmat_goods_classes"] = _("仅危险货物运输车辆可填写危险货物类别和罐体容积")
         if self.kind == VehicleKind.RIDE_HAILING and not self.ride_hailing_permit_number:
             errors["ride_hailing_permit_number"] = _("网约车须填写网约车运输证号")
+        if self.bus_line_id is not None and self.kind != VehicleKind.BUS:
+            errors["bus_line"] = _("仅城市公交车辆可填写公交线路")
+        if self.coach_line_id is not None and self.kind != VehicleKind.COACH:
+            errors["coach_line"] = _("仅客运班线/包车车辆可填写客运班线")
         if errors:
             raise ValidationError(errors)
 

@@ -66,6 +66,9 @@ class VehicleInfo:
     goods_classes: tuple[str, ...] = ()
     crew: tuple[int, ...] = ()  # bound drivers, first binding first
     bus_line: str | None = None
+    coach_line: str | None = None
+    # A coach may drive in 02:00-05:00 only when its line is exempt (RULES.md §2a night_ban).
+    night_ban_exempt: bool = False
 
     @property
     def in_service(self) -> bool:
@@ -136,6 +139,16 @@ class BusLineInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CoachLineInfo:
+    number: str
+    name: str
+    enterprise_id: int
+    route: tuple[tuple[float, float], ...]
+    service_type: str
+    night_ban_exempt: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneInfo:
     id: int
     name: str
@@ -172,6 +185,7 @@ class World:
     towns: dict[str, Town]
     enterprise_drivers: dict[int, list[int]] = field(default_factory=dict)
     void_after_days: int = 180
+    coach_lines: dict[str, CoachLineInfo] = field(default_factory=dict)
     cache: dict[Any, Any] = field(default_factory=dict)  # derived data shared by vehicles
 
     def zones_of(self, *kinds: str) -> list[ZoneInfo]:

@@ -32,7 +32,7 @@ class Way:
     rules: tuple[str, ...]
     kinds: frozenset[str]
     traits: TraitFn | None = None  # None: a report-level injector (faults.INJECTORS[name])
-    needs: str = ""  # "waybill", "toxic_waybill", "no_waybill", "line"
+    needs: str = ""  # "waybill", "toxic_waybill", "no_waybill", "line", "not_exempt"
 
 
 def _waybills_today(terminal: TerminalInfo, world: World, day: Day) -> list:
@@ -55,6 +55,8 @@ def applies(way: Way, terminal: TerminalInfo, world: World, day: Day) -> bool:
                     if day.start <= w.start < day.start + 86_400]
     if way.needs == "line":
         return vehicle.bus_line is not None
+    if way.needs == "not_exempt":  # a coach on an exempt line may drive at night
+        return not vehicle.night_ban_exempt
     if vehicle.kind == "hazmat" and way.needs == "":
         return bool(today)  # a hazmat truck only drives on a waybill day
     return True
@@ -146,7 +148,7 @@ def invalid_card(terminal: TerminalInfo, world: World, day: Day,
 
 
 CATALOGUE: tuple[Way, ...] = (
-    Way("night_ban", ("night_ban",), frozenset({"coach"}), _night_run),
+    Way("night_ban", ("night_ban",), frozenset({"coach"}), _night_run, "not_exempt"),
     Way("no_meter", ("no_meter",), frozenset({"taxi"}), _no_meter),
     Way("bus_skip_stop", ("bus_skip_stop",), frozenset({"bus"}), _skip_stop, "line"),
     Way("bus_stop_outside", ("bus_stop_outside",), frozenset({"bus"}), _stop_outside, "line"),

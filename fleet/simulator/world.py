@@ -7,7 +7,6 @@ The only simulator module that touches the ORM besides the management command: a
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -21,6 +20,7 @@ from fleet.models import (
     BusLine,
     BusStop,
     Certificate,
+    CoachLine,
     District,
     Driver,
     DriverVehicleBinding,
@@ -34,6 +34,7 @@ from fleet.models import (
 from fleet.simulator.entities import (
     BusLineInfo,
     CertInfo,
+    CoachLineInfo,
     DriverInfo,
     GoodsInfo,
     StopInfo,
@@ -77,6 +78,7 @@ def load_world(at: dt.datetime | None = None) -> World:
         towns=_towns(frame),
         enterprise_drivers=_enterprise_drivers(drivers.values()),
         void_after_days=settings.CERTIFICATE_VOID_AFTER_DAYS,
+        coach_lines=_coach_lines(),
     )
 
 
@@ -131,50 +133,21 @@ def _enterprise_drivers(drivers: Iterable[DriverInfo]) -> dict[int, list[int]]:
     return dict(out)
 
 
-def _natural(number: str) -> tuple[int, str]:
-    digits = re.match(r"\d+", number)
-    return (int(digits.group()) if digits else 1 << 30, number)
-
-
 def _vehicles(at: dt.datetime) -> dict[int, VehicleInfo]:
     crews: dict[int, list[int]] = defaultdict(list)
     for vehicle_id, driver_id in DriverVehicleBinding.objects.current(at).order_by(
             "vehicle_id", "driver_id").values_list("vehicle_id", "driver_id"):
         crews[vehicle_id].append(driver_id)
-    rows = list(Vehicle.objects.order_by("pk").values_list(
+    rows = Vehicle.objects.order_by("pk").values_list(
         "pk", "plate", "plate_colour", "kind", "enterprise_id", "registered_district__code",
-        "status", "hazmat_goods_classes"))
-    lines = _line_assignment(rows)
+        "status", "hazmat_goods_classes", "bus_line__number", "coach_line__number",
+        "coach_line__night_ban_exempt")
+    # The registry's lines: a bus runs its bus line, a coach keeps to its approved line.
     return {pk: VehicleInfo(pk, plate, colour, kind, enterprise, district or "", status,
-                            tuple(classes or ()), tuple(crews.get(pk, ())), lines.get(pk))
-            for pk, plate, colour, kind, enterprise, district, status, classes in rows}
-
-
-def _line_assignment(rows: list) -> dict[int, str]:
-    """Which line each bus runs. The registry has no bus→line field yet, so buses of an operator
-    take its lines in turn (buses by plate, lines by number); a field, once added, wins."""
-    if any(f.name == "bus_line" for f in Vehicle._meta.get_fields()):
-        return {pk: number for pk, number in Vehicle.objects.filter(
-            kind="bus", bus_line__isnull=False).values_list("pk", "bus_line__number")}
-    lines: dict[int, list[str]] = defaultdict(list)
-    every: list[str] = []
-    for number, enterprise in BusLine.objects.values_list("number", "enterprise_id"):
-        lines[enterprise].append(number)
-        every.append(number)
-    if not every:
-        return {}
-    every.sort(key=_natural)
-    for numbers in lines.values():
-        numbers.sort(key=_natural)
-    out: dict[int, str] = {}
-    turn: dict[int, int] = defaultdict(int)
-    for pk, _plate, _, kind, enterprise, *_ in sorted(rows, key=lambda r: r[1]):
-        if kind != "bus":
-            continue
-        own = lines.get(enterprise) or every
-        out[pk] = own[turn[enterprise] % len(own)]
-        turn[enterprise] += 1
-    return out
+                            tuple(classes or ()), tuple(crews.get(pk, ())), bus_line,
+                            coach_line, bool(exempt))
+            for (pk, plate, colour, kind, enterprise, district, status, classes, bus_line,
+                 coach_line, exempt) in rows}
 
 
 def _terminals(vehicles: dict[int, VehicleInfo]) -> list[TerminalInfo]:
@@ -231,6 +204,15 @@ def _bus_lines() -> dict[str, BusLineInfo]:
                                 tuple(stops.get(pk, ())))
             for pk, number, name, enterprise, route in BusLine.objects.order_by(
                 "pk").values_list("pk", "number", "name", "enterprise_id", "route")}
+
+
+def _coach_lines() -> dict[str, CoachLineInfo]:
+    return {number: CoachLineInfo(number, name, enterprise,
+                                  tuple((float(x), float(y)) for x, y in route.coords),
+                                  service, exempt)
+            for number, name, enterprise, route, service, exempt in CoachLine.objects.order_by(
+                "pk").values_list("number", "name", "enterprise_id", "route", "service_type",
+                                  "night_ban_exempt")}
 
 
 def _towns(frame: Frame) -> dict[str, Town]:

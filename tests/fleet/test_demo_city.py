@@ -8,22 +8,27 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from fleet.demo import DemoSpec, LoadReport, load_demo_city, summary
+from fleet.demo.coachlines import EXEMPT_SHARE
+from fleet.demo.operators import assign_lines, line_operators, share_lines
 from fleet.demo.spec import (
     BUS_LINES_AT_SCALE_1,
     DISTRICT_CODES,
     ENTERPRISES_AT_SCALE_1,
+    MIN_COACH_LINES,
     VEHICLES_AT_SCALE_1,
     scaled,
 )
+from fleet.demo.waybills import THROUGH_CLOSED_ZONES
 from fleet.demo.writer import wipe
 from fleet.geo.jurisdiction import DistrictResolver
 from fleet.models import (
     BusLine,
     BusStop,
     Certificate,
+    CoachLine,
     District,
     Driver,
     DriverVehicleBinding,
@@ -35,6 +40,7 @@ from fleet.models import (
     WaybillGoods,
     Zone,
 )
+from fleet.models.geography import CoachServiceType
 from fleet.models.registry import REQUIRED_CERTIFICATE
 
 SCALE = 0.02
@@ -86,6 +92,15 @@ def canonical() -> dict[str, list[Any]]:
         "stops": [(s.line.number, s.sequence, s.name, s.location.wkt)
                   for s in BusStop.objects.select_related("line").order_by("line__number",
                                                                             "sequence")],
+        "bus_lines": list(BusLine.objects.order_by("number").values_list(
+            "number", "enterprise__credit_code", "district__code")),
+        "coach_lines": [(c.number, c.name, c.service_type, c.one_way_km, c.night_ban_exempt,
+                         c.exemption_note, c.enterprise.credit_code, c.district.code,
+                         c.route.wkt)
+                        for c in CoachLine.objects.select_related("enterprise", "district")
+                        .order_by("number")],
+        "vehicle_lines": list(Vehicle.objects.filter(kind__in=["bus", "coach"]).order_by(
+            "plate").values_list("plate", "bus_line__number", "coach_line__number")),
     }
 
 
@@ -96,6 +111,7 @@ def test_counts_follow_the_scale(demo: LoadReport, db) -> None:
     assert counts["enterprises_by_kind"] == {kind: scaled(n, SCALE)
                                              for kind, n in sorted(ENTERPRISES_AT_SCALE_1.items())}
     assert counts["models"]["BusLine"] == scaled(BUS_LINES_AT_SCALE_1, SCALE)
+    assert counts["models"]["CoachLine"] == SPEC.coach_lines == MIN_COACH_LINES
     assert District.objects.filter(code__in=DISTRICT_CODES).count() == 4
     assert District.objects.get(code="211100").children.count() == 4
     assert 300 <= counts["models"]["RoadSegment"] <= 2500
@@ -108,7 +124,8 @@ def test_counts_follow_the_scale(demo: LoadReport, db) -> None:
 
 
 def test_every_registry_row_passes_full_clean(demo: LoadReport, db) -> None:
-    for model in (Enterprise, Vehicle, Driver, Certificate, Terminal, Waybill, Zone, BusLine):
+    for model in (Enterprise, Vehicle, Driver, Certificate, Terminal, Waybill, Zone, BusLine,
+                  CoachLine):
         for row in model.objects.all():
             row.full_clean()
     assert Vehicle.objects.exclude(plate__startswith="辽L").count() == 0
@@ -175,6 +192,8 @@ def test_all_geography_lies_inside_the_city(demo: LoadReport, db) -> None:
         assert sequences == list(range(1, len(sequences) + 1)) and len(sequences) >= 2
     for waybill in Waybill.objects.all():
         assert inside(*waybill.origin.coords) and inside(*waybill.destination.coords)
+    for coach_line in CoachLine.objects.all():
+        assert all(inside(*c) for c in coach_line.route.coords), coach_line
 
 
 def test_second_load_without_replace_is_a_no_op(demo: LoadReport, db, capsys) -> None:
@@ -197,6 +216,78 @@ def test_same_seed_same_city_other_seed_other_city(demo: LoadReport, db, capsys)
                    validate_per_model=0)
     other = canonical()
     for key in ("enterprises", "vehicles", "drivers", "certificates", "terminals", "waybills",
-                "stops"):
+                "stops", "coach_lines", "vehicle_lines"):
         assert other[key] != first[key], key
     assert other["roads"] == first["roads"]  # the road network is the city's, not the seed's
+
+
+# --- lines: who runs them, which vehicle runs which -------------------------------------------
+
+def test_every_bus_runs_a_line_of_its_company(demo: LoadReport, db) -> None:
+    buses = Vehicle.objects.filter(kind="bus")
+    assert not buses.filter(bus_line__isnull=True).exists()
+    assert not buses.exclude(bus_line__enterprise=F("enterprise")).exists()
+    per_line = list(BusLine.objects.annotate(n=Count("vehicles")).values_list("n", flat=True))
+    assert min(per_line) >= 1 and max(per_line) - min(per_line) <= 2, per_line
+    assert not Vehicle.objects.exclude(kind="bus").filter(bus_line__isnull=False).exists()
+
+
+def test_coach_lines_give_the_night_ban_its_material(demo: LoadReport, db) -> None:
+    lines = CoachLine.objects.all()
+    assert set(lines.values_list("service_type", flat=True)) == set(CoachServiceType.values)
+    exempt = lines.filter(night_ban_exempt=True)
+    assert exempt.count() == max(1, round(lines.count() * EXEMPT_SHARE))
+    assert all(line.qualifies_for_night_ban_exemption and line.exemption_note
+               for line in exempt)
+    assert lines.filter(night_ban_exempt=False).exists()
+    assert not lines.filter(night_ban_exempt=False).exclude(exemption_note="").exists()
+    coaches = Vehicle.objects.filter(kind="coach")
+    on_a_line = coaches.filter(coach_line__isnull=False)
+    assert on_a_line.count() >= coaches.count() * 0.7
+    assert not on_a_line.exclude(coach_line__enterprise=F("enterprise")).exists()
+    assert not Vehicle.objects.exclude(kind="coach").filter(coach_line__isnull=False).exists()
+    # Lines leaving the city are longer than their route inside it.
+    assert lines.filter(one_way_km__gt=200).exists()
+
+
+def test_hazmat_parking_and_routes_through_closed_zones(demo: LoadReport, db) -> None:
+    parking = Zone.objects.filter(kind="hazmat_parking")
+    assert parking.count() >= 3
+    restricted = list(Zone.objects.filter(kind="hazmat_restricted"))
+    trunk = RoadSegment.objects.filter(road_class__in=["expressway", "national"])
+    for zone in parking:
+        assert not any(zone.geometry.intersects(r.geometry) for r in restricted), zone
+        assert trunk.filter(geometry__intersects=zone.geometry).exists(), zone
+    closed = [z for z in restricted if not z.time_windows]
+    in_transit = Waybill.objects.filter(state="in_transit")
+    through = [w for w in in_transit if any(w.planned_route.intersects(z.geometry)
+                                             for z in closed)]
+    assert len(through) >= min(THROUGH_CLOSED_ZONES, in_transit.count())
+    for waybill in through:
+        assert waybill.planned_end > waybill.planned_start
+
+
+def test_lines_are_shared_by_fleet_size() -> None:
+    """Scale-1 shapes: four bus companies with a long-tail fleet share 48 lines ~12 buses each."""
+    fleets = [400, 120, 40, 15]
+    quota = share_lines(fleets, 48)
+    assert sum(quota) == 48 and all(q >= 1 for q in quota)
+    operators = line_operators(fleets, 48)
+    assert [operators.count(i) for i in range(4)] == quota
+    assert sorted(operators[:4]) == [0, 1, 2, 3]  # interleaved, not one company's block
+
+    class Owner:
+        pass
+
+    owners = [Owner() for _ in fleets]
+    vehicles = [type("V", (), {"enterprise": owners[i]})() for i, n in enumerate(fleets)
+                for _ in range(n)]
+    lines = list(range(48))
+    assigned = assign_lines(vehicles, lines, [owners[i] for i in operators])  # type: ignore
+    loads = [assigned.count(line) for line in lines]
+    assert min(loads) >= 9 and max(loads) <= 16, loads
+    assert share_lines([5, 0, 3], 1) == [1, 0, 0]  # fewer lines than operators: largest first
+    # An operator without lines: its vehicles go to the least-loaded line, or none at all.
+    lonely = [type("V", (), {"enterprise": Owner()})()]
+    assert assign_lines(lonely, ["x"], [owners[0]]) == ["x"]  # type: ignore[list-item]
+    assert assign_lines(lonely, ["x"], [owners[0]], others_if_none=False) == [None]  # type: ignore

@@ -19,6 +19,7 @@ from fleet.importing.columns import SPECS
 from fleet.importing.service import export_registry
 from fleet.models import Certificate, Driver, Enterprise, Terminal, Vehicle
 from tests import factories
+from tests.fleet.data.lines import make_bus_line, make_coach_line
 from tests.fleet.data.sheets import run, vin
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +54,14 @@ def registry(world) -> None:
     ride = factories.make_vehicle(world.enterprise_a, kind="ride_hailing",
                                   plate_number="辽L40001")
     Vehicle.objects.filter(pk=ride.pk).update(ride_hailing_permit_valid_to=dt.date(2026, 5, 1))
-    factories.make_vehicle(world.enterprise_b, kind="bus", district=world.district_a,
-                           plate_number="辽L40002")
+    bus = factories.make_vehicle(world.enterprise_b, kind="bus", district=world.district_a,
+                                 plate_number="辽L40002")
+    Vehicle.objects.filter(pk=bus.pk).update(bus_line=make_bus_line(world.enterprise_b,
+                                                                    number="12"))
+    coach = factories.make_vehicle(world.enterprise_b, kind="coach", plate_number="辽L40003")
+    Vehicle.objects.filter(pk=coach.pk).update(coach_line=make_coach_line(
+        world.enterprise_b, number="KY001", service_type="relay", exempt=True))
+    factories.make_vehicle(world.enterprise_b, kind="coach", plate_number="辽L40004")  # charter
     driver = factories.make_driver(world.enterprise_a, name="王五")
     factories.make_driver(None, name="赵六")
     factories.make_certificate(driver)
@@ -95,6 +102,16 @@ def test_vehicle_export_writes_labels_and_references(registry, bureau_user):
     assert values["许可危险货物类别"] == "2.1、3、8"
     assert values["道路运输证有效期至"] == dt.datetime(2027, 6, 30)
     assert values["状态"] == "停运"
+
+
+def test_vehicle_export_writes_line_numbers(registry, bureau_user):
+    content = export_registry(kind="vehicle", queryset=Vehicle.objects.filter(
+        plate__in=["辽L40002", "辽L40003", "辽L40004"]), actor=bureau_user)
+    header, *rows = sheet_rows(content)
+    lines = {row[0]: (row[header.index("公交线路")], row[header.index("客运班线")])
+             for row in rows}
+    assert lines == {"辽L40002": ("12", None), "辽L40003": (None, "KY001"),
+                     "辽L40004": (None, None)}
 
 
 def test_text_that_looks_like_a_formula_stays_text(world, bureau_user):

@@ -23,6 +23,7 @@ from accounts.models import AuditEvent, User
 from accounts.roles import ROLE_CAPABILITIES, Capability, Role
 from fleet.models import Certificate, Driver, Enterprise, Terminal, Vehicle
 from tests import factories
+from tests.fleet.data.lines import make_bus_line, make_coach_line
 from tests.fleet.data.sheets import (
     VEHICLE_HEADINGS,
     bad_vin,
@@ -467,3 +468,96 @@ def test_command_respects_the_users_capability(tmp_path, world, district_a_user)
     path.write_bytes(xlsx_bytes([VEHICLE_HEADINGS]))
     with pytest.raises(CommandError):
         call_command("import_registry", "vehicle", str(path), "--user", district_a_user.username)
+
+
+# --- bus and coach lines -----------------------------------------------------------------------
+
+LINE_HEADINGS = ["车牌号码", "车牌颜色", "车辆类型", "所属企业", "核定座位", "公交线路", "客运班线"]
+
+
+def _line_row(plate: str, kind: str, enterprise: str, bus_line: Any = "",
+              coach_line: Any = "") -> list[Any]:
+    return [plate, "黄色", kind, enterprise, 45, bus_line, coach_line]
+
+
+def test_vehicle_lines_import_by_number(bureau_user, world):
+    make_bus_line(world.enterprise_a, number="12")
+    make_coach_line(world.enterprise_a, number="KY001")
+    name = world.enterprise_a.name
+    content = xlsx_bytes([
+        LINE_HEADINGS,
+        _line_row("辽L40001", "公交车", name, bus_line=12),  # a number cell, as Excel keeps it
+        _line_row("辽L40002", "客运班线", name, coach_line="KY001"),
+        _line_row("辽L40003", "旅游包车", name),  # a charter coach: no line
+    ])
+    report = run("vehicle", content, bureau_user)
+    assert report.ok, report.as_text()
+    lines = dict(Vehicle.objects.filter(plate__startswith="辽L4000").values_list(
+        "plate", "bus_line__number"))
+    assert lines == {"辽L40001": "12", "辽L40002": None, "辽L40003": None}
+    assert Vehicle.objects.get(plate="辽L40002").coach_line.number == "KY001"
+
+
+def test_unknown_line_number_is_an_error_on_its_column(bureau_user, world):
+    make_bus_line(world.enterprise_a, number="12")
+    name = world.enterprise_a.name
+    content = xlsx_bytes([
+        LINE_HEADINGS,
+        _line_row("辽L40001", "公交车", name, bus_line="99"),
+        _line_row("辽L40002", "客运班线", name, coach_line="KY404"),
+        _line_row("辽L40003", "公交车", name, bus_line="12"),
+    ])
+    report = run("vehicle", content, bureau_user)
+    assert not report.committed
+    assert errors_of(report) == {(2, "公交线路"), (3, "客运班线")}
+    messages = {error.row: error.message for error in report.errors}
+    assert messages[2] == "未找到公交线路：99"
+    assert messages[3] == "未找到客运班线：KY404"
+    assert not Vehicle.objects.filter(plate__startswith="辽L4000").exists()
+
+
+def test_a_line_on_a_vehicle_of_the_wrong_kind_is_a_row_error(bureau_user, world):
+    make_bus_line(world.enterprise_a, number="12")
+    make_coach_line(world.enterprise_a, number="KY001")
+    name = world.enterprise_a.name
+    content = xlsx_bytes([
+        LINE_HEADINGS,
+        _line_row("辽L40001", "客运班线", name, bus_line="12"),
+        _line_row("辽L40002", "公交车", name, coach_line="KY001"),
+        _line_row("辽L40003", "出租车", name, bus_line="12", coach_line="KY001"),
+    ])
+    report = run("vehicle", content, bureau_user)
+    assert errors_of(report) == {(2, "公交线路"), (3, "客运班线"), (4, "公交线路"),
+                                 (4, "客运班线")}
+    assert any("仅城市公交车辆" in e.message for e in report.errors if e.row == 2)
+
+
+def test_blank_line_cell_clears_and_absent_column_keeps(bureau_user, world):
+    line = make_bus_line(world.enterprise_a, number="12")
+    bus = factories.make_vehicle(world.enterprise_a, kind="bus", plate_number="辽L40001")
+    Vehicle.objects.filter(pk=bus.pk).update(bus_line=line)
+    name = world.enterprise_a.name
+    kept = run("vehicle", xlsx_bytes([[*VEHICLE_HEADINGS[:4], "核定座位"],
+                                      ["辽L40001", "黄色", "公交车", name, 45]]), bureau_user)
+    assert kept.ok and kept.changed == 0, kept.as_text()
+    bus.refresh_from_db()
+    assert bus.bus_line == line
+    cleared = run("vehicle", xlsx_bytes([LINE_HEADINGS, _line_row("辽L40001", "公交车", name)]),
+                  bureau_user)
+    assert cleared.ok and cleared.changed == 1, cleared.as_text()
+    bus.refresh_from_db()
+    assert bus.bus_line is None
+
+
+def test_district_user_cannot_use_another_districts_line(importing_district_a_user, world):
+    make_bus_line(world.enterprise_b, world.district_b, number="88")
+    make_bus_line(world.enterprise_a, world.district_a, number="11")
+    name = world.enterprise_a.name
+    content = xlsx_bytes([
+        LINE_HEADINGS,
+        _line_row("辽L40001", "公交车", name, bus_line="88"),
+        _line_row("辽L40002", "公交车", name, bus_line="11"),
+    ])
+    report = run("vehicle", content, importing_district_a_user)
+    assert errors_of(report) == {(2, "公交线路")}
+    assert report.errors[0].message == "未找到公交线路：88"  # as if it did not exist

@@ -332,6 +332,23 @@ def test_night_ban(sim: Sim) -> None:
         assert m.night_ban_fixes(run.pts), run.terminal.sim
 
 
+def test_night_runs_only_for_coaches_that_are_not_exempt(sim: Sim) -> None:
+    assert sim.with_way("night_ban")
+    assert not any(r.terminal.vehicle.night_ban_exempt for r in sim.with_way("night_ban"))
+
+
+def test_coaches_keep_to_their_approved_line(sim: Sim, world: World) -> None:
+    """A coach with a line drives its route (the route_deviation corridor), not any road."""
+    lined = [t for t in world.terminals if t.vehicle.kind == "coach" and t.vehicle.in_service
+             and t.vehicle.coach_line and not sim.ways[t.sim]]
+    assert lined
+    terminal = lined[0]
+    run = sim.runs.get(terminal.sim) or simulate(world, terminal, ())
+    line = m.metric_line(world, world.coach_lines[terminal.vehicle.coach_line].route)
+    assert any(p.moving for p in run.pts)
+    assert all(b - a < 120 for a, b in m.outside_episodes(run.pts, line, 200.0))
+
+
 def test_no_escort_waybill_vehicle_runs_its_trip(sim: Sim, world: World) -> None:
     """The demo's in-transit waybill without an escort: the vehicle drives it, reporting the
     waybill (0x0701) as it leaves."""

@@ -1,7 +1,9 @@
-"""Coaches on a fixed run between two transport hubs (stations), back and forth all day.
+"""Coaches back and forth all day: along their approved line (客运班线) when the registry gives
+them one, else (charter coaches) between a pair of transport hubs (stations) drawn from the seed.
 
-The registry has no approved coach lines yet, so each coach's pair of hubs is drawn once from the
-seed. Coaches keep to 80 % of the limit (the night rule) and never move between 02:00 and 05:00,
+A line's route inside the city runs from its station to where the line leaves the city (or to
+the other end of a shuttle), so a coach keeps to the corridor the route_deviation rule checks.
+Coaches keep to 80 % of the limit (the night rule) and never move between 02:00 and 05:00,
 unless the night-run trait sends one out in the small hours (`night_ban`).
 """
 
@@ -11,8 +13,24 @@ import random
 from collections.abc import Iterator
 
 from fleet.simulator.behaviours.common import drive_route, zone_nodes
+from fleet.simulator.entities import CoachLineInfo
+from fleet.simulator.geometry import dist
+from fleet.simulator.graph import Route
 from fleet.simulator.localtime import Day
 from fleet.simulator.planner import Planner, VehicleContext
+
+
+def line_of(ctx: VehicleContext) -> CoachLineInfo | None:
+    number = ctx.vehicle.coach_line
+    return ctx.world.coach_lines.get(number) if number else None
+
+
+def line_route(ctx: VehicleContext, line: CoachLineInfo) -> Route:
+    """The line's route from its station outwards (cached per line)."""
+    key = ("coach-line", line.number)
+    if key not in ctx.world.cache:
+        ctx.world.cache[key] = ctx.world.graph.route_from_lonlat(line.route)
+    return ctx.world.cache[key]
 
 
 def _hubs(ctx: VehicleContext) -> list[int]:
@@ -24,6 +42,10 @@ def _hubs(ctx: VehicleContext) -> list[int]:
 
 
 def start(ctx: VehicleContext, rng: random.Random) -> tuple[float, float, int | None]:
+    line = line_of(ctx)
+    if line is not None:
+        x, y, _ = line_route(ctx, line).line.at(0.0)
+        return x, y, None
     hubs = _hubs(ctx)
     home, away = rng.sample(hubs, 2)
     ctx.home["hubs"] = (home, away)
@@ -31,7 +53,16 @@ def start(ctx: VehicleContext, rng: random.Random) -> tuple[float, float, int | 
 
 
 def _run(p: Planner) -> bool:
-    """Drive to the other hub of the pair; False when there is no road."""
+    """Drive to the other end of the line (or the other hub of the pair); False when there is
+    no road."""
+    line = line_of(p.ctx)
+    if line is not None:
+        route = line_route(p.ctx, line)
+        x0, y0, _ = route.line.at(0.0)
+        x1, y1, _ = route.line.at(route.length)
+        outbound = dist(p.x, p.y, x0, y0) <= dist(p.x, p.y, x1, y1)
+        drive_route(p, route if outbound else route.reversed(), tag="run")
+        return True
     home, away = p.ctx.home["hubs"]
     target = away if p.node == home else home
     route = p.route_to(target)

@@ -152,7 +152,8 @@ def _outbound(p: Planner, route: Route) -> tuple[Route, float | None]:
             s_a, way, s_b = found
             route = Route.concat([route.sub(0.0, s_a), way, route.sub(s_b, route.length)])
     if p.traits.long_stop:
-        depots = [z for z, _ in zone_nodes(p.world, "depot")]
+        # Not in a depot or an approved hazmat parking, where a long stop is allowed.
+        depots = [z for kind in ("depot", "hazmat_parking") for z, _ in zone_nodes(p.world, kind)]
         for share in (0.5, 0.4, 0.6, 0.3, 0.7):
             x, y, _ = route.line.at(route.length * share)
             if not any(shapely.contains_xy(z.local, x, y) for z in depots):
