@@ -54,6 +54,14 @@ def is_night(moment: dt.datetime, night_start: dt.time, night_end: dt.time) -> b
 def night_boundaries(start: dt.datetime, end: dt.datetime, night_start: dt.time,
                      night_end: dt.time) -> list[dt.datetime]:
     """Every local 22:00 / 06:00 instant strictly inside (start, end), in order."""
+    if end - start < dt.timedelta(hours=1):
+        # The common case (fix to fix): a boundary inside means the clock passed it.
+        a, b = local(start).time(), local(end).time()
+        wrapped = b < a  # passed midnight
+        crossed = any((a < c < b) if not wrapped else (c > a or c < b)
+                      for c in (night_start, night_end))
+        if not crossed:
+            return []
     out = []
     day = local(start).date() - dt.timedelta(days=1)
     last = local(end).date() + dt.timedelta(days=1)

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely import STRtree
 from shapely.geometry import Point
@@ -27,15 +28,32 @@ METRES_PER_DEG_LAT = 111_320.0
 # A fix within this distance of a road centreline is on that road (GNSS error + lane offset).
 ROAD_SNAP_M = 30.0
 CELL_M = 25.0
+ZONE_CELL_M = 100.0
 CITY_CENTRE = (122.07, 41.12)  # used only when no district boundary is loaded
 
 
-@dataclass(frozen=True, slots=True)
 class Route:
-    line: BaseGeometry  # local metres
+    """A planned route in local metres. Distance to it per fix is plain arithmetic over the
+    segments (numpy), which is several times cheaper than building a shapely Point per fix."""
+
+    __slots__ = ("ax", "ay", "dx", "dy", "length2", "line")
+
+    def __init__(self, line: BaseGeometry) -> None:
+        self.line = line
+        coords = np.asarray(line.coords, dtype=float)
+        if len(coords) < 2:
+            coords = np.vstack([coords, coords])
+        self.ax, self.ay = coords[:-1, 0], coords[:-1, 1]
+        self.dx, self.dy = coords[1:, 0] - self.ax, coords[1:, 1] - self.ay
+        self.length2 = np.maximum(self.dx * self.dx + self.dy * self.dy, 1e-12)
 
     def distance_m(self, x: float, y: float) -> float:
-        return float(self.line.distance(Point(x, y)))
+        t = np.clip(((x - self.ax) * self.dx + (y - self.ay) * self.dy) / self.length2, 0.0, 1.0)
+        ex, ey = self.ax + t * self.dx - x, self.ay + t * self.dy - y
+        return float(np.sqrt((ex * ex + ey * ey).min()))
+
+    def __reduce__(self) -> tuple[type, tuple[BaseGeometry]]:
+        return Route, (self.line,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +93,8 @@ class CityGeometry:
     bus_stops: dict[int, list[StopShape]] = field(default_factory=dict)
     coach_routes: dict[int, Route] = field(default_factory=dict)
     _road_cache: dict[tuple[int, int], RoadAt | None] = field(default_factory=dict)
-    _zone_cache: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    _zone_cache: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = field(
+        default_factory=dict)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -117,9 +136,7 @@ class CityGeometry:
     def route(self, line: Any) -> Route:
         """A GeoDjango or shapely line in the local frame."""
         shape = line if isinstance(line, BaseGeometry) else to_shapely(line)
-        projected = self.frame.forward(shape)
-        shapely.prepare(projected)
-        return Route(projected)
+        return Route(self.frame.forward(shape))
 
     # -- per fix ----------------------------------------------------------------------------
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
@@ -146,20 +163,35 @@ class CityGeometry:
         return found
 
     def zones_at(self, lon: float, lat: float, x: float, y: float) -> list[ZoneShape]:
-        """Zones containing the point (exact test; a cell cache only narrows the candidates)."""
+        """Zones containing the point, exactly. Per 100 m cell the zones are sorted once into
+        those that hold the whole cell (no test needed), those that cross it (tested point by
+        point) and the rest (ignored), so most fixes cost a dictionary lookup."""
         if self.zone_tree is None:
             return []
-        cell = (int(x // 500), int(y // 500))
-        candidates = self._zone_cache.get(cell)
-        if candidates is None:
-            box = shapely.box(*self.frame.back(cell[0] * 500, cell[1] * 500),
-                              *self.frame.back((cell[0] + 1) * 500, (cell[1] + 1) * 500))
-            candidates = tuple(int(i) for i in self.zone_tree.query(box))
-            self._zone_cache[cell] = candidates
-        if not candidates:
-            return []
-        point = Point(lon, lat)
-        return [self.zones[i] for i in candidates if self.zones[i].shape.covers(point)]
+        cell = (int(x // ZONE_CELL_M), int(y // ZONE_CELL_M))
+        found = self._zone_cache.get(cell)
+        if found is None:
+            found = self._zone_cache[cell] = self._classify(cell)
+        inside, crossing = found
+        if not crossing:
+            return [self.zones[i] for i in inside]
+        return [self.zones[i] for i in inside] + [
+            self.zones[i] for i in crossing if shapely.intersects_xy(self.zones[i].shape, lon, lat)]
+
+    def _classify(self, cell: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        box = shapely.box(*self.frame.back(cell[0] * ZONE_CELL_M, cell[1] * ZONE_CELL_M),
+                          *self.frame.back((cell[0] + 1) * ZONE_CELL_M,
+                                           (cell[1] + 1) * ZONE_CELL_M))
+        inside, crossing = [], []
+        for index in self.zone_tree.query(box):  # type: ignore[union-attr]
+            shape = self.zones[int(index)].shape
+            if shape.contains(box):
+                inside.append(int(index))
+            elif shape.intersects(box):
+                crossing.append(int(index))
+        if len(self._zone_cache) > 2_000_000:
+            self._zone_cache.clear()
+        return tuple(inside), tuple(crossing)
 
     def speed_limit(self, road: RoadAt | None, zones: list[ZoneShape],
                     at: dt.datetime) -> float | None:
