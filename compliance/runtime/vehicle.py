@@ -170,7 +170,7 @@ class VehicleRules:
         for rule in list(self.alarms.open):  # close terminal-alarm episodes that went quiet
             if rule in config.alarms and not held.get(rule):
                 alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
-        if config.on("device_fault"):
+        if config.on("device_fault") and (alarm_word or self.last_alarm):
             settings = config.alarms["device_fault"]
             for rule, flag in alarms.bit_signals(alarm_word, self.last_alarm):
                 self._emit(alarms.signal(self.alarms, rule, flag, item.time, settings,
