@@ -32,6 +32,7 @@ import django
 django.setup()
 
 import redis  # noqa: E402
+from _scratch import bench_days  # noqa: E402  (bench/, next to this script)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -58,7 +59,7 @@ def make_fixes(count: int, vehicle_ids: list[int]) -> list[Fix]:
 
 
 def baseline_copy(fixes: list[Fix]) -> float:
-    rows = [r.as_tuple() for r in position_rows(fixes, VehicleMemory())]
+    rows = position_rows(fixes, VehicleMemory())
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_positions")
         cursor.execute("CREATE UNLOGGED TABLE bench_positions (LIKE telemetry_position "
@@ -136,12 +137,6 @@ def pipeline(fixes: list[Fix], workers: int, shards: int, rate: float | None,
     return stored / (finished - started), p50, p99, stored
 
 
-def cleanup() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM telemetry_position WHERE fix_time >= %s AND fix_time < %s",
-                       [BENCH_DAY, BENCH_DAY + dt.timedelta(days=1)])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fixes", type=int, default=200_000)
@@ -154,10 +149,9 @@ def main() -> None:
     if not vehicle_ids:
         sys.exit("load the demo city first (make run, or manage.py load_demo_city)")
     fixes = make_fixes(args.fixes, vehicle_ids)
-    cleanup()
     copy_rate = baseline_copy(fixes)
-    rate, p50, p99, stored = pipeline(fixes, args.workers, args.shards, args.rate)
-    cleanup()
+    with bench_days(BENCH_DAY, BENCH_DAY + dt.timedelta(days=1)):
+        rate, p50, p99, stored = pipeline(fixes, args.workers, args.shards, args.rate)
     print(f"fixes: {len(fixes)} for {len(vehicle_ids)} vehicles; workers: {args.workers}; "
           f"shards: {args.shards}; publishing: {args.rate or 'all at once'} fixes/s")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")

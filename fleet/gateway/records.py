@@ -184,10 +184,11 @@ def make_fix(
         lat = -loc.lat_raw / 1_000_000 if status & _SOUTH else loc.lat_raw / 1_000_000
         lon = -loc.lon_raw / 1_000_000 if status & _WEST else loc.lon_raw / 1_000_000
     safety: tuple[ActiveSafetyAlarm, ...] = ()
-    items = loc.items
-    if items and any(item_id in _SAFETY_ITEM_IDS for item_id, _ in items):
-        extras = loc.extras(table)
-        safety = tuple(ActiveSafetyAlarm.from_codec(a) for a in (*extras.adas, *extras.dsm))
+    for item_id, _ in loc.items:  # a plain loop: cheaper than any() over a generator
+        if item_id in _SAFETY_ITEM_IDS:
+            extras = loc.extras(table)
+            safety = tuple(ActiveSafetyAlarm.from_codec(a) for a in (*extras.adas, *extras.dsm))
+            break
     return Fix(
         sim,
         vehicle_id,
@@ -201,7 +202,7 @@ def make_fix(
         loc.altitude,
         loc.alarm,
         status,
-        items,
+        loc.items,
         safety,
         backfill,
         serial,

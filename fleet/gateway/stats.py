@@ -36,7 +36,7 @@ class GatewayStats:
         self.bytes_received = 0
         self.frames: Counter[int] = Counter()  # by message id
         self.errors: Counter[str] = Counter()  # by kind: codec error codes + gateway kinds
-        self.records: Counter[str] = Counter()  # published, by record type
+        self._published: Counter[type] = Counter()  # by record class (see `records`)
         self.publish_batches = 0
         self.backpressure_waits = 0  # publish attempts refused by the sink
         self.backpressure_seconds = 0.0
@@ -50,8 +50,12 @@ class GatewayStats:
 
     def published(self, records: Sequence[Any]) -> None:
         self.publish_batches += 1
-        for record in records:
-            self.records[type(record).__name__] += 1
+        self._published.update(map(type, records))  # counted in C, named when read
+
+    @property
+    def records(self) -> Counter[str]:
+        """Records accepted by the sink, by record type name."""
+        return Counter({cls.__name__: n for cls, n in self._published.items()})
 
     # -- Prometheus text format 0.0.4 ---------------------------------------------------------
     def render_prometheus(self) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from . import messages as _messages  # noqa: F401  (registers the typed body codecs)
 from .errors import BodyError, ChecksumError, EncodeError, Jt808Error
-from .framing import DEFAULT_MAX_FRAME, FrameReader, unwrap, wrap
+from .framing import DEFAULT_MAX_FRAME, FrameReader, checksum, escape, unwrap, wrap
 from .header import MAX_BODY, Header, encode_header, parse_header
-from .messages.general import PlatformResponse
 from .registry import Body, Fragment, UnknownMessage, body_msg_id, decode_body, encode_body
 
 
@@ -134,10 +134,35 @@ def reply_header(request: Header, msg_id: int, serial: int) -> Header:
     )
 
 
+# 0x8001 after its header's fixed part: our serial, then the body (reply serial, reply id, result).
+_ANSWER_TAIL = struct.Struct(">HHHB")
+_ANSWER_BODY_SIZE = 5
+
+
+@lru_cache(maxsize=1 << 16)
+def _answer_head(phone: str, protocol_version: int | None, forced_2013: bool,
+                 ) -> tuple[bytes, int]:
+    """The start of every 0x8001 to one terminal: the opening delimiter and the escaped header
+    up to its serial, and the check code of those header bytes."""
+    header = Header(0x8001, phone, 0, protocol_version, forced_2013=forced_2013)
+    fixed = encode_header(header, _ANSWER_BODY_SIZE)[:-2]  # without the serial WORD
+    return b"\x7e" + escape(fixed), checksum(fixed)
+
+
 def general_response(request: Header, serial: int, result: int = 0) -> bytes:
-    """0x8001 answer to `request` (result 0 ok, 1 fail, 2 bad message, 3 unsupported)."""
-    body = PlatformResponse(request.serial, request.msg_id, result)
-    return encode_message(reply_header(request, 0x8001, serial), body)
+    """0x8001 answer to `request` (result 0 ok, 1 fail, 2 bad message, 3 unsupported).
+
+    The gateway answers every report, so this is on its hot path: the header bytes that only
+    depend on the terminal are encoded once per terminal; escaping and the XOR check code are
+    bytewise, so the frame is those bytes plus the escaped serial, body and check code. Same
+    bytes as ``encode_message(reply_header(request, 0x8001, serial), PlatformResponse(...))``.
+    """
+    head, check = _answer_head(request.phone, request.protocol_version, request.forced_2013)
+    try:
+        tail = _ANSWER_TAIL.pack(serial, request.serial, request.msg_id, result)
+    except struct.error as exc:
+        raise EncodeError(f"0x8001 field out of range: {exc}") from None
+    return head + escape(tail + bytes((check ^ checksum(tail),))) + b"\x7e"
 
 
 class MessageReader:

@@ -8,18 +8,18 @@ after a crash changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
 import psycopg
 
 from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent, WaybillReport
 from fleet.telemetry import quality
 from fleet.telemetry.schema import FLAG_VALID
-from fleet.telemetry.store import PositionRow, write_positions
+from fleet.telemetry.store import RowTuple, write_fixes
 from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
-
-_LOAD_STATES = {0: "empty", 1: "half", 2: "half", 3: "full"}
 
 
 @dataclass
@@ -38,67 +38,39 @@ class VehicleMemory:
     last_valid: dict[int, quality.LastValid] = field(default_factory=dict)
 
 
-def _mileage_km(fix: Fix) -> float | None:
-    for item_id, raw in fix.items:
+def _mileage_km(items: tuple[tuple[int, bytes], ...]) -> float | None:
+    for item_id, raw in items:
         if item_id == 0x01 and len(raw) == 4:
             return int.from_bytes(raw, "big") / 10
     return None
 
 
-def position_rows(fixes: Sequence[Fix], memory: VehicleMemory) -> list[PositionRow]:
-    rows = []
-    for fix in sorted(fixes, key=lambda f: (f.vehicle_id or 0, f.time)):
-        if fix.vehicle_id is None:
-            continue
-        previous = memory.last_valid.get(fix.vehicle_id)
-        flags = quality.flags_for(fix, previous)
+_BY_VEHICLE_TIME = attrgetter("vehicle_id", "time")
+
+
+def position_rows(fixes: Sequence[Fix], memory: VehicleMemory) -> list[RowTuple]:
+    """One position row per fix, in the order of ``fixes`` (every fix has a vehicle). Quality
+    flags are computed in time order per vehicle, whatever order the fixes arrived in."""
+    rows: list[Any] = [None] * len(fixes)
+    last_valid = memory.last_valid
+    flags_for = quality.flags_for
+    keys = list(map(_BY_VEHICLE_TIME, fixes))
+    for index in sorted(range(len(fixes)), key=keys.__getitem__):
+        fix = fixes[index]
+        vehicle_id = fix.vehicle_id
+        previous = last_valid.get(vehicle_id)  # type: ignore[arg-type]
+        flags = flags_for(fix, previous)
         if flags & FLAG_VALID and (previous is None or fix.time > previous.time):
             assert fix.longitude is not None and fix.latitude is not None
-            memory.last_valid[fix.vehicle_id] = quality.LastValid(fix.time, fix.longitude,
-                                                                  fix.latitude)
-        rows.append(PositionRow(
-            vehicle_id=fix.vehicle_id, fix_time=fix.time, received_at=fix.received_at,
-            longitude=fix.longitude, latitude=fix.latitude, speed_kmh=fix.speed_kmh,
-            heading=fix.heading, altitude=fix.altitude, alarm=fix.alarm, status=fix.status,
-            flags=flags, source=fix.source, mileage_km=_mileage_km(fix),
-            items=b"".join(bytes((i, len(v))) + v for i, v in fix.items) or None))
+            last_valid[vehicle_id] = quality.LastValid(  # type: ignore[index]
+                fix.time, fix.longitude, fix.latitude)
+        items = fix.items
+        rows[index] = (
+            vehicle_id, fix.time, fix.received_at, fix.longitude, fix.latitude, fix.speed_kmh,
+            fix.heading, fix.altitude, fix.alarm, fix.status, flags, fix.source,
+            _mileage_km(items) if items else None,
+            b"".join([bytes((i, len(v))) + v for i, v in items]) if items else None)
     return rows
-
-
-# One statement per batch: unnest() turns the column arrays into rows (a row-by-row
-# executemany was most of the worker's time).
-_UPSERT_STATE = """
-INSERT INTO fleet_vehiclestate (vehicle_id, fix_time, received_at, location, speed_kmh, heading,
-    status, alarm, acc_on, load_state, online, last_event)
-SELECT v.vehicle_id, v.fix_time, v.received_at,
-    CASE WHEN v.lon IS NULL OR v.lat IS NULL THEN NULL
-         ELSE ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326) END,
-    v.speed, v.heading, v.status, v.alarm, v.acc_on, v.load_state, true, ''
-FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::float8[],
-            %s::float8[], %s::int[], %s::bigint[], %s::bigint[], %s::bool[], %s::text[])
-    AS v(vehicle_id, fix_time, received_at, lon, lat, speed, heading, status, alarm, acc_on,
-         load_state)
-ON CONFLICT (vehicle_id) DO UPDATE SET
-    fix_time = EXCLUDED.fix_time, received_at = EXCLUDED.received_at,
-    location = COALESCE(EXCLUDED.location, fleet_vehiclestate.location),
-    speed_kmh = EXCLUDED.speed_kmh, heading = EXCLUDED.heading, status = EXCLUDED.status,
-    alarm = EXCLUDED.alarm, acc_on = EXCLUDED.acc_on, load_state = EXCLUDED.load_state,
-    online = true
-WHERE fleet_vehiclestate.fix_time < EXCLUDED.fix_time
-"""
-
-
-def _upsert_states(cursor: psycopg.Cursor, latest: Iterable[Fix]) -> None:
-    fixes = list(latest)
-    if not fixes:
-        return
-    # Binary parameters: psycopg's text dumping of eleven arrays was a fifth of the worker's time.
-    cursor.execute(_UPSERT_STATE, (
-        [f.vehicle_id for f in fixes], [f.time for f in fixes], [f.received_at for f in fixes],
-        [f.longitude for f in fixes], [f.latitude for f in fixes],
-        [f.speed_kmh for f in fixes], [f.heading for f in fixes], [f.status for f in fixes],
-        [f.alarm for f in fixes], [bool(f.status & 1) for f in fixes],
-        [_LOAD_STATES[(f.status >> 8) & 3] for f in fixes]), binary=True)
 
 
 _INSERT_EVENT = """
@@ -163,22 +135,33 @@ def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 memory: VehicleMemory) -> BatchResult:
     """Write one batch inside the caller's transaction."""
     result = BatchResult()
-    fixes = [r for r in records if isinstance(r, Fix) and r.vehicle_id is not None]
-    new_keys = write_positions(conn, position_rows(fixes, memory))
-    for fix in fixes:
-        key = (fix.vehicle_id, fix.time)
-        if key in new_keys:
-            new_keys.discard(key)  # a fix repeated inside the batch counts once
-            result.new_fixes.append(fix)
-            current = result.states.get(fix.vehicle_id)  # type: ignore[arg-type]
-            if current is None or fix.time > current.time:
-                result.states[fix.vehicle_id] = fix  # type: ignore[index]
+    fixes: list[Fix] = []
+    others: list[BusRecord] = []
+    for record in records:
+        if isinstance(record, Fix):
+            if record.vehicle_id is not None:
+                fixes.append(record)
         else:
-            result.duplicate_fixes += 1
-    # A server-side-binding cursor: Django's connections hand out client-side ones, which cannot
-    # send binary parameters.
-    with psycopg.Cursor(conn) as binary_cursor:
-        _upsert_states(binary_cursor, result.states.values())
+            others.append(record)
+    if fixes:
+        # Positions and latest states in one statement; the new fixes come back as indexes.
+        new = write_fixes(conn, position_rows(fixes, memory))
+        result.duplicate_fixes = len(fixes) - len(new)
+        new_fixes, states = result.new_fixes, result.states
+        for index in new:  # ascending, so new_fixes keeps the batch order
+            fix = fixes[index]
+            new_fixes.append(fix)
+            current = states.get(fix.vehicle_id)  # type: ignore[arg-type]
+            if current is None or fix.time > current.time:
+                states[fix.vehicle_id] = fix  # type: ignore[index]
+    if others:
+        _apply_others(conn, others, result)
+    return result
+
+
+def _apply_others(conn: psycopg.Connection, records: Sequence[BusRecord],
+                  result: BatchResult) -> None:
+    """Events, card sign-in/out, meter trips and orders: few, so plain parameterised SQL."""
     with conn.cursor() as cursor:
         events = [row for row in map(_event_row, records) if row and row[0] is not None]
         if events:
@@ -203,4 +186,3 @@ def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 o.vehicle_id, o.source, o.order_id, o.status, o.time, o.driver_id_number,
                 o.driver_id_number, o.lon, o.lon, o.lat, o.fare_yuan, o.received_at)
                 for o in orders])
-    return result

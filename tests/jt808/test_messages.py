@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import TypeVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fleet.jt808 import (
     CST,
@@ -28,6 +30,7 @@ from fleet.jt808 import (
     decode_frame,
     encode_message,
     general_response,
+    reply_header,
     strip_padding,
 )
 from fleet.jt808.framing import wrap
@@ -190,6 +193,31 @@ def test_general_response_mirrors_the_request() -> None:
         True,
     )
     assert reply.body == PlatformResponse(2318, 0x0200, 2)
+
+
+@given(
+    request=st.builds(
+        Header,
+        msg_id=st.integers(0, 0xFFFF),
+        phone=st.text("0123456789", min_size=1, max_size=12),
+        serial=st.integers(0, 0xFFFF),
+        protocol_version=st.none() | st.integers(0, 0xFF),
+        forced_2013=st.booleans(),
+    ).filter(lambda h: not (h.forced_2013 and h.protocol_version is not None)),
+    serial=st.integers(0, 0xFFFF),
+    result=st.integers(0, 4),
+)
+def test_general_response_is_the_generic_encoding(request: Header, serial: int,
+                                                  result: int) -> None:
+    """The cached fast path gives the very bytes of the generic encoder (escapes included)."""
+    expected = encode_message(reply_header(request, 0x8001, serial),
+                              PlatformResponse(request.serial, request.msg_id, result))
+    assert general_response(request, serial, result) == expected
+
+
+def test_general_response_out_of_range_is_an_encode_error() -> None:
+    with pytest.raises(EncodeError):
+        general_response(Header(0x0200, "1", 1), serial=70000)
 
 
 def test_out_of_range_integers_are_encode_errors() -> None:

@@ -55,3 +55,23 @@ def test_two_writes_in_one_transaction(world):
     assert len(write_positions(raw(), [row(vid, 0)])) == 1
     assert len(write_positions(raw(), [row(vid, 5)])) == 1
     assert count(vid) == 2
+
+
+def test_pipeline_write_returns_new_rows_and_moves_state_forward_only(world):
+    from fleet.models import VehicleState
+    from fleet.telemetry.store import write_fixes
+
+    vid = world.vehicle_a.pk
+    rows = [row(vid, 0, speed=42.3), row(vid, 30, speed=55.7), row(vid, 30, speed=1.0)]
+    assert write_fixes(raw(), [r.as_tuple() for r in rows]) == [0, 1]  # the repeat: first wins
+    state = VehicleState.objects.get(vehicle_id=vid)
+    assert state.fix_time == T0 + dt.timedelta(seconds=30)
+    assert state.speed_kmh == 55.7  # as sent, although positions keep float4
+    assert state.acc_on and state.load_state == "empty" and state.location.x == 122.07
+    older = row(vid, 10, speed=9.0)
+    assert write_fixes(raw(), [older.as_tuple(), rows[0].as_tuple()]) == [0]
+    assert VehicleState.objects.get(vehicle_id=vid).speed_kmh == 55.7  # not moved back
+    unpositioned = row(vid, 60, lon=None)
+    assert write_fixes(raw(), [unpositioned.as_tuple()]) == [0]
+    state = VehicleState.objects.get(vehicle_id=vid)
+    assert state.fix_time == T0 + dt.timedelta(seconds=60) and state.location.x == 122.07
