@@ -51,22 +51,37 @@ class Capability(models.TextChoices):
     SCREEN_VIOLATIONS = "screen_violations", _("违规甄别")
     EDIT_RULE_SETTINGS = "edit_rule_settings", _("维护规则参数")
     RUN_REPLAY = "run_replay", _("规则回放")
+    # Case workflow (compliance.services.cases): who may do which step.
+    VIEW_CASES = "view_cases", _("查看案件")
+    DISPATCH_CASES = "dispatch_cases", _("案件立案派发")
+    HANDLE_CASES = "handle_cases", _("案件签收办理")
+    APPROVE_CASES = "approve_cases", _("案件审批")
+    VERIFY_CASES = "verify_cases", _("案件核查归档")
+    SUPERVISE_CASES = "supervise_cases", _("案件督办")
 
 
 _ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY, Capability.VIEW_VIOLATIONS}
 # Screening, thresholds and what-if runs are the city's call (RULES.md: the bureau tunes rules).
 _CITY_RULES = {Capability.SCREEN_VIOLATIONS, Capability.EDIT_RULE_SETTINGS, Capability.RUN_REPLAY}
+# The city opens, dispatches, verifies and supervises; districts handle, their leaders approve.
+_CITY_CASES = {Capability.VIEW_CASES, Capability.DISPATCH_CASES, Capability.VERIFY_CASES,
+               Capability.SUPERVISE_CASES}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.BUREAU_ADMIN: frozenset(Capability.values),
     Role.BUREAU_SUPERVISOR: frozenset(_ALL_READ | {Capability.EDIT_REGISTRY,
                                                    Capability.IMPORT_REGISTRY,
                                                    Capability.VIEW_PERSONAL_DATA,
-                                                   Capability.VIEW_GATEWAY} | _CITY_RULES),
-    Role.BUREAU_ANALYST: frozenset(_ALL_READ | {Capability.VIEW_GATEWAY, Capability.RUN_REPLAY}),
-    Role.DISTRICT_OPERATOR: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
-    Role.DISTRICT_LEADER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
+                                                   Capability.VIEW_GATEWAY} | _CITY_RULES
+                                         | _CITY_CASES),
+    Role.BUREAU_ANALYST: frozenset(_ALL_READ | {Capability.VIEW_GATEWAY, Capability.RUN_REPLAY,
+                                                Capability.VIEW_CASES}),
+    Role.DISTRICT_OPERATOR: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA,
+                                                   Capability.VIEW_CASES, Capability.HANDLE_CASES}),
+    Role.DISTRICT_LEADER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA,
+                                                 Capability.VIEW_CASES, Capability.APPROVE_CASES}),
+    # Enterprises see their violations, not the administrative case workflow about them.
     Role.ENTERPRISE_OFFICER: frozenset(_ALL_READ | {Capability.VIEW_PERSONAL_DATA}),
-    Role.DESK_OPERATOR: frozenset({Capability.VIEW_REGISTRY}),
+    Role.DESK_OPERATOR: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_CASES}),
     Role.FIELD_OFFICER: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_PERSONAL_DATA,
-                                   Capability.VIEW_VIOLATIONS}),
+                                   Capability.VIEW_VIOLATIONS, Capability.VIEW_CASES}),
 }

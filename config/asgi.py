@@ -12,9 +12,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from fleet.live.routing import websocket_urlpatterns  # noqa: E402
+from compliance.routing import websocket_urlpatterns as alert_routes  # noqa: E402
+from fleet.live.routing import websocket_urlpatterns as live_routes  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(
+        URLRouter([*live_routes, *alert_routes]))),
 })

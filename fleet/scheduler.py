@@ -8,6 +8,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from django.db import close_old_connections
 from django.utils import timezone
 
+from compliance import case_jobs, daily_quality, replay_runs
+from compliance.runtime import silence, warnings
 from fleet.telemetry import jobs
 
 
@@ -31,5 +33,22 @@ def build_scheduler() -> BlockingScheduler:
     scheduler.add_job(_job(jobs.partitions_job), "interval", hours=1, id="partitions",
                       next_run_time=timezone.now())
     scheduler.add_job(_job(jobs.offline_sweep), "interval", seconds=30, id="offline_sweep")
+    # Quality figures: yesterday's final ones after midnight (late fixes are in by then), and
+    # today's so far every hour.
+    scheduler.add_job(_job(daily_quality.yesterday_job), "cron", hour=0, minute=20,
+                      id="day_quality_yesterday")
+    scheduler.add_job(_job(daily_quality.today_job), "cron", minute=5, id="day_quality_today")
+    # Detection: vehicles silent > 24 h by the server clock (the one server-clock rule), the
+    # terminals' answers to spoken warnings, and replays queued from the portal.
+    scheduler.add_job(_job(silence.silence_job), "interval", minutes=5, id="silence_24h")
+    scheduler.add_job(_job(warnings.refresh_results), "interval", seconds=30,
+                      id="tts_results")
+    scheduler.add_job(_job(replay_runs.run_queued), "interval", seconds=5, id="replay_runs")
+    # Cases: confirmed violations without a case (auto-confirmed ones, or any the screening hook
+    # missed) become cases; missed district deadlines raise 督办 (SLA clocks).
+    scheduler.add_job(_job(case_jobs.open_violation_cases_job), "interval", seconds=30,
+                      id="violation_cases")
+    scheduler.add_job(_job(case_jobs.overdue_supervision_job), "interval", minutes=1,
+                      id="overdue_supervision")
     return scheduler
 

@@ -19,6 +19,7 @@ def test_district_user_sees_only_own_vehicles(page, live_server, world, district
     login(page, live_server, "district_a", PASSWORD)
     assert page.get_by_test_id("vehicle-total").inner_text() == "2"
 
+    page.hover(".navmenu-label:has-text('登记')")  # the registry menu opens on hover
     page.click("nav.mainnav >> text=车辆")
     rows = page.locator("[data-testid=results] tbody tr")
     plates = sorted(rows.locator("a.plate").all_inner_texts())

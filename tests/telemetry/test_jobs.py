@@ -23,4 +23,5 @@ def test_offline_sweep_marks_only_silent_vehicles(world, settings):
 
 
 def test_scheduler_lists_the_jobs(db):
-    assert {job.id for job in build_scheduler().get_jobs()} == {"partitions", "offline_sweep"}
+    # Other areas register their own jobs; these two must be among them.
+    assert {job.id for job in build_scheduler().get_jobs()} >= {"partitions", "offline_sweep"}

@@ -1,0 +1,1 @@
+"""Read API of violations (``/api/v1/violations/``), registered in fleet/api/urls.py."""

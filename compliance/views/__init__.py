@@ -1,0 +1,1 @@
+"""Pages of the compliance app, one module per area; each area has its own URL list."""
