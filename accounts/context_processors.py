@@ -36,6 +36,10 @@ NAVIGATION: list[Link | Menu] = [
         Link("compliance:screening_queue", _("违规甄别"), Capability.SCREEN_VIOLATIONS),
         Link("compliance:quality", _("数据质量"), Capability.VIEW_VIOLATIONS),
     )),
+    Menu(_("案件"), (
+        Link("compliance:inbox", _("待办案件"), Capability.VIEW_CASES),
+        Link("compliance:case_list", _("案件列表"), Capability.VIEW_CASES),
+    )),
     Menu(_("登记"), (
         Link("fleet:vehicle_list", _("车辆"), Capability.VIEW_REGISTRY),
         Link("fleet:enterprise_list", _("企业"), Capability.VIEW_REGISTRY),

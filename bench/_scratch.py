@@ -28,7 +28,8 @@ def _clear(cursor: CursorWrapper, start: dt.datetime, end: dt.datetime) -> None:
     # checkpoint "through 2030" would make the rules ignore every live fix of that vehicle).
     cursor.execute("DELETE FROM compliance_violation WHERE started_at >= %s AND started_at < %s",
                    [start, end])
-    cursor.execute("DELETE FROM compliance_rulecheckpoint WHERE through >= %s", [start])
+    cursor.execute("DELETE FROM compliance_rulecheckpoint WHERE through >= %s AND through < %s",
+                   [start, end])
 
 
 @contextmanager

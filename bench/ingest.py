@@ -15,10 +15,13 @@ Prints both rates and their ratio. Every loop is bounded; Redis keys and scratch
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
+import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -40,6 +43,7 @@ from fleet.gateway.records import Fix  # noqa: E402
 from fleet.models import Vehicle  # noqa: E402
 from fleet.telemetry.bus import StreamBus  # noqa: E402
 from fleet.telemetry.processing import VehicleMemory, position_rows  # noqa: E402
+from fleet.telemetry.schema import POSITIONS_TABLE  # noqa: E402
 from fleet.telemetry.store import COLUMNS, TYPES  # noqa: E402
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -78,7 +82,32 @@ def baseline_copy(fixes: list[Fix]) -> float:
     return len(rows) / elapsed
 
 
-def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Queue) -> None:
+# The rules judge fixes against the time they were received: a bench day in the future would
+# make every fix invalid (RULES.md §3), so the rules comparison runs on a past day of its own.
+RULES_DAY = dt.datetime(2025, 1, 6, 8, tzinfo=CST)
+
+
+def make_tracks(count: int, vehicle_ids: list[int]) -> list[Fix]:
+    """Fixes of vehicles driving straight lines across the city at 40 km/h, one every 10 s —
+    one in twenty at 95 km/h — so the rules see real movement (roads, zones, clocks)."""
+    fixes = []
+    for n in range(count):
+        index = n % len(vehicle_ids)
+        step = n // len(vehicle_ids)
+        speed = 95.0 if index % 20 == 0 else 40.0
+        heading = math.radians((index * 37) % 360)
+        metres = step * speed / 3.6 * 10
+        lat = 40.95 + (index * 7919 % 3000) / 10_000 + metres * math.cos(heading) / 111_320
+        lon = 121.85 + (index * 104_729 % 4000) / 10_000 + metres * math.sin(heading) / 84_000
+        at = RULES_DAY + dt.timedelta(seconds=10 * step)
+        fixes.append(Fix("013900000000", vehicle_ids[index], "", at, at, lat, lon, speed,
+                         (index * 37) % 360, 5, 0, 3, ((0x01, step.to_bytes(4, "big")),), (),
+                         False, n % 65536))
+    return fixes
+
+
+def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Queue,
+               rules: bool = False, ready: multiprocessing.Queue | None = None) -> None:
     from fleet.telemetry.leases import ShardLeases
     from fleet.telemetry.worker import PipelineWorker
 
@@ -86,8 +115,15 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
     bus = StreamBus(client, shards=shards, prefix=prefix)
     leases = ShardLeases(client, worker_id=f"bench-{os.getpid()}", shards=shards, ttl_ms=5000,
                          prefix=prefix)
-    worker = PipelineWorker(bus, leases, batch_size=1000)
+    detector = None
+    if rules:
+        from compliance.runtime.detector import Detector
+
+        detector = Detector(send_warnings=False, restore=False)
+    worker = PipelineWorker(bus, leases, batch_size=1000, rules=detector)
     worker.tune_gc()
+    if ready is not None:
+        ready.put(os.getpid())  # loaded (registry facts for the rules): the clock may start
     deadline = time.monotonic() + 600
     idle_since = None
     while time.monotonic() < deadline:
@@ -104,17 +140,21 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
 
 
 def pipeline(fixes: list[Fix], workers: int, shards: int, rate: float | None,
-             ) -> tuple[float, float, float, int]:
+             rules: bool = False) -> tuple[float, float, float, int]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(settings.REDIS_URL)
     bus = StreamBus(client, shards=shards, prefix=prefix)
     bus.ensure_groups()
     connection.close()  # forked workers must not share the parent's socket
     queue: multiprocessing.Queue = multiprocessing.Queue()
+    ready: multiprocessing.Queue = multiprocessing.Queue()
     processes = [multiprocessing.Process(target=run_worker, args=(prefix, shards, len(fixes),
-                                                                   queue)) for _ in range(workers)]
+                                                                   queue, rules, ready))
+                 for _ in range(workers)]
     for process in processes:
         process.start()
+    for _ in processes:
+        ready.get(timeout=120)  # start-up (and the rules' registry load) is not throughput
     time.sleep(1.0)  # let the workers take their shards
     started = time.time()
     for offset in range(0, len(fixes), 500):
@@ -144,7 +184,13 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--rate", type=float, default=None,
                         help="publish at this many fixes/s instead of all at once")
+    parser.add_argument("--rules", action="store_true",
+                        help="moving vehicles, pipeline with the rules off then on, and the "
+                             "delay from a fix to its alert on the feed")
     args = parser.parse_args()
+    if args.rules:
+        rules_comparison(args)
+        return
     vehicle_ids = list(Vehicle.objects.values_list("pk", flat=True))
     if not vehicle_ids:
         sys.exit("load the demo city first (make run, or manage.py load_demo_city)")
@@ -158,6 +204,87 @@ def main() -> None:
     print(f"pipeline bus → PostGIS:     {rate:10,.0f} fixes/s  (stored {stored})")
     print(f"latency received → commit:  p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"ratio pipeline / COPY:      {rate / copy_rate:.3f}")
+
+
+def listen_alerts(stop: threading.Event, received: list[tuple[float, dict]]) -> None:
+    """Joins the city's alert group, as a bureau browser does, and notes when each alert came."""
+    from channels.layers import get_channel_layer
+
+    async def listen() -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("alerts-city", channel)
+        while not stop.is_set():
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), 0.5)
+            except TimeoutError:
+                continue
+            received.append((time.time(), message["violation"]))
+        await layer.group_discard("alerts-city", channel)
+
+    asyncio.run(listen())
+
+
+def alert_delays(received: list[tuple[float, dict]]) -> list[float]:
+    """Seconds from the fix that opened each overspeed episode (30 s into it) reaching the
+    pipeline (its received_at, set when published to the bus as the gateway does) to the
+    alert reaching a browser's group."""
+    plates = dict(Vehicle.objects.values_list("plate", "pk"))
+    delays = []
+    with connection.cursor() as cursor:
+        for arrived, alert in received:
+            vehicle_id = plates.get(alert.get("plate"))
+            if alert.get("rule") != "overspeed" or vehicle_id is None:
+                continue
+            trigger = dt.datetime.fromisoformat(alert["started_at"]) + dt.timedelta(seconds=30)
+            cursor.execute(f"SELECT received_at FROM {POSITIONS_TABLE} WHERE vehicle_id = %s "
+                           "AND fix_time = %s", [vehicle_id, trigger])
+            row = cursor.fetchone()
+            if row is not None:
+                delays.append(arrived - row[0].timestamp())
+    return sorted(delays)
+
+
+def rules_comparison(args: argparse.Namespace) -> None:
+    vehicle_ids = list(Vehicle.objects.order_by("pk").values_list("pk", flat=True))
+    if not vehicle_ids:
+        sys.exit("load the demo city first (make run, or manage.py load_demo_city)")
+    fixes = make_tracks(args.fixes, vehicle_ids)
+    copy_rate = baseline_copy(fixes)
+    with bench_days(RULES_DAY, RULES_DAY + dt.timedelta(days=1)):
+        off, off_p50, off_p99, _ = pipeline(fixes, args.workers, args.shards, args.rate)
+    received: list[tuple[float, dict]] = []
+    stop = threading.Event()
+    listener = threading.Thread(target=listen_alerts, args=(stop, received), daemon=True)
+    listener.start()
+    time.sleep(0.5)
+    with bench_days(RULES_DAY, RULES_DAY + dt.timedelta(days=1)):
+        on, on_p50, on_p99, _ = pipeline(fixes, args.workers, args.shards, args.rate, rules=True)
+        time.sleep(1.0)  # the last alerts in flight
+        stop.set()
+        listener.join(timeout=5)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rule, count(*) FROM compliance_violation WHERE started_at >= %s "
+                           "AND started_at < %s GROUP BY rule ORDER BY 2 DESC",
+                           [RULES_DAY, RULES_DAY + dt.timedelta(days=1)])
+            found = cursor.fetchall()
+        delays = alert_delays(received)
+    print(f"fixes: {len(fixes)} for {len(vehicle_ids)} moving vehicles; workers: {args.workers}; "
+          f"publishing: {args.rate or 'all at once'} fixes/s")
+    print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
+    print(f"pipeline, rules off:        {off:10,.0f} fixes/s  (commit p50 {off_p50 * 1000:.0f} ms, "
+          f"p99 {off_p99 * 1000:.0f} ms)")
+    print(f"pipeline, rules on:         {on:10,.0f} fixes/s  (commit p50 {on_p50 * 1000:.0f} ms, "
+          f"p99 {on_p99 * 1000:.0f} ms)")
+    print(f"rules cost:                 {(1 - on / off) * 100:.1f} % of throughput; "
+          f"ratio rules-on / COPY {on / copy_rate:.3f}")
+    print(f"violations found: {', '.join(f'{rule} {n}' for rule, n in found) or 'none'}")
+    if delays:
+        print(f"fix received → alert on the feed (overspeed, {len(delays)} alerts): "
+              f"p50 {delays[len(delays) // 2] * 1000:.0f} ms, "
+              f"p99 {delays[int(len(delays) * 0.99)] * 1000:.0f} ms")
+    else:
+        print(f"alerts received: {len(received)}")
 
 
 if __name__ == "__main__":

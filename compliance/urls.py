@@ -1,6 +1,12 @@
 """Compliance pages. Each area keeps its own URL list so its module stays small."""
 
-from compliance.views import quality_urls, replay_urls, settings_urls, violation_urls
+from compliance.views import (
+    case_urls,
+    quality_urls,
+    replay_urls,
+    settings_urls,
+    violation_urls,
+)
 
 app_name = "compliance"
 urlpatterns = [
@@ -8,4 +14,5 @@ urlpatterns = [
     *settings_urls.urlpatterns,
     *quality_urls.urlpatterns,
     *replay_urls.urlpatterns,
+    *case_urls.urlpatterns,
 ]

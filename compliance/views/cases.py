@@ -1,0 +1,199 @@
+"""Case pages: the city's list, a district's inbox, and the case page with its timeline, evidence
+map and the action forms the user may use. Reads go through compliance.selectors_cases; the
+forms post to compliance.views.case_actions, which call the services."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy
+
+from accounts.roles import Capability
+from compliance import selectors_cases as selectors
+from compliance.models import AssignmentState, Case, CaseAssignment, CaseState, Outcome
+from compliance.services.cases.core import DISTRICT_STAGES
+from compliance.services.cases.policy import max_units
+from compliance.views.violations import needs
+from fleet.models import District
+
+PAGE_SIZE = 50
+STATE_LABELS = dict(CaseState.choices)
+# The filters a supervisor reaches for; CaseFilter has more (the API uses them), shown on demand.
+MAIN_FILTERS = ("q", "state", "source", "district", "overdue", "supervised")
+
+
+
+class OneState(forms.Select):
+    """A plain drop-down for CaseFilter's multiple-choice state: a list box of eight states was
+    the noisiest thing on the page; the API still takes several ``state`` values."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        return [value for value in values if value]
+
+
+def _plain_choices(form: forms.Form) -> None:
+    """"全部" instead of "---------" and "未知": a supervisor reads the empty choice as "any"."""
+    everything = gettext_lazy("全部")
+    for name, field in form.fields.items():
+        if isinstance(field.widget, forms.NullBooleanSelect):
+            field.widget.choices = [("unknown", everything), ("true", gettext_lazy("是")),
+                                    ("false", gettext_lazy("否"))]
+        elif isinstance(field, forms.ModelChoiceField):
+            field.empty_label = everything
+        elif isinstance(field, forms.ChoiceField) and name != "state":
+            field.choices = [("", everything), *[c for c in field.choices if c[0] != ""]]
+
+
+INBOX_TABS: tuple[tuple[str, Any], ...] = (
+    ("new", gettext_lazy("待签收")),
+    ("due_soon", gettext_lazy("即将到期")),
+    ("overdue", gettext_lazy("已超时")),
+    ("returned", gettext_lazy("退回重办")),
+    ("supervised", gettext_lazy("督办")),
+    ("awaiting_approval", gettext_lazy("待领导审批")),
+)
+
+
+@needs(Capability.VIEW_CASES)
+def case_list(request: HttpRequest) -> HttpResponse:
+    queryset = selectors.cases(request.user)
+    filterset = selectors.CaseFilter(request.GET or None, queryset=queryset, request=request)
+    form = filterset.form
+    # Before validation: the widget decides how the submitted value is read.
+    form.fields["state"].widget = OneState(choices=[("", gettext_lazy("全部")),
+                                                   *CaseState.choices])
+    _plain_choices(form)
+    rows = filterset.qs if filterset.is_bound and filterset.is_valid() else queryset
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "compliance/cases/case_list.html", {
+        "title": gettext_lazy("案件列表"), "filter": filterset, "page": page,
+        "query": query.urlencode(),
+        "main_fields": [form[name] for name in MAIN_FILTERS],
+        "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
+        "more_open": any(request.GET.get(name) for name in form.fields
+                         if name not in MAIN_FILTERS),
+    })
+
+
+@needs(Capability.VIEW_CASES)
+def inbox(request: HttpRequest) -> HttpResponse:
+    box = selectors.district_inbox(request.user)
+    counts = box.counts
+    names = [name for name, _label in INBOX_TABS]
+    current = request.GET.get("tab", "")
+    if current not in names:
+        # Open on the most urgent bucket that has something in it.
+        order = ("overdue", "supervised", "returned", "new", "due_soon", "awaiting_approval")
+        current = next((name for name in order if counts[name]), "new")
+    return render(request, "compliance/cases/inbox.html", {
+        "title": gettext_lazy("待办案件"),
+        "tabs": [(name, label, counts[name]) for name, label in INBOX_TABS],
+        "current": current, "rows": getattr(box, current),
+        # One district: its unit column would repeat the owning district on every row.
+        "show_unit": len(request.user.scope.district_ids) != 1,
+    })
+
+
+# --- Case page --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitForms:
+    """The forms one assignment offers the user (the district's own steps)."""
+
+    assignment: CaseAssignment
+    accept: bool
+    report: bool
+    approve: bool
+
+
+def _unit_forms(user: Any, case: Case, assignments: list[CaseAssignment]) -> list[UnitForms]:
+    if case.state not in DISTRICT_STAGES:
+        return []
+    own = set(user.scope.district_ids)
+    forms = []
+    for assignment in assignments:
+        if assignment.district_id not in own:
+            continue
+        item = UnitForms(
+            assignment=assignment,
+            accept=(user.can(Capability.HANDLE_CASES)
+                    and assignment.state == AssignmentState.DISPATCHED),
+            report=(user.can(Capability.HANDLE_CASES)
+                    and assignment.state in (AssignmentState.ACCEPTED, AssignmentState.RETURNED)),
+            approve=(user.can(Capability.APPROVE_CASES)
+                     and assignment.state == AssignmentState.AWAITING_APPROVAL))
+        if item.accept or item.report or item.approve:
+            forms.append(item)
+    return forms
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    entry: selectors.TimelineEntry
+    from_label: str
+    to_label: str
+    changed: bool  # a state change (supervision, a first report of two, … leave it unchanged)
+
+
+def _timeline_rows(entries: list[selectors.TimelineEntry]) -> list[TimelineRow]:
+    return [TimelineRow(entry=e, from_label=str(STATE_LABELS.get(e.from_state, e.from_state)),
+                        to_label=str(STATE_LABELS.get(e.to_state, e.to_state)),
+                        changed=bool(e.to_state) and e.from_state != e.to_state)
+            for e in entries]
+
+
+def _map_data(case: Case) -> dict[str, Any] | None:
+    """The violation's track and location, else the case's own location; None: no map."""
+    violation = case.violation
+    track = json.loads(violation.track.geojson) if violation and violation.track else None
+    point = violation.location if violation and violation.location else case.location
+    if track is None and point is None:
+        return None
+    return {"track": track, "location": [point.y, point.x] if point is not None else None}
+
+
+def _can_reply(user: Any, assignments: list[CaseAssignment]) -> bool:
+    if not (user.can(Capability.HANDLE_CASES) or user.can(Capability.APPROVE_CASES)):
+        return False
+    units = {a.district_id for a in assignments if a.state != AssignmentState.WITHDRAWN}
+    return bool(units & set(user.scope.district_ids))
+
+
+@needs(Capability.VIEW_CASES)
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    case = selectors.case_detail(user, pk)
+    assignments = list(case.assignments.all())
+    active = [a for a in assignments if a.state != AssignmentState.WITHDRAWN]
+    timeline = selectors.case_timeline(user, case)
+    state = case.state
+    city = {
+        "dispatch": user.can(Capability.DISPATCH_CASES) and state == CaseState.NEW,
+        "verify": user.can(Capability.VERIFY_CASES) and state == CaseState.HANDLED,
+        "archive": user.can(Capability.VERIFY_CASES) and state == CaseState.VERIFIED,
+        "supervise": user.can(Capability.SUPERVISE_CASES) and state in DISTRICT_STAGES,
+    }
+    unit_forms = _unit_forms(user, case, active)
+    return render(request, "compliance/cases/case_detail.html", {
+        "case": case, "assignments": assignments, "timeline": _timeline_rows(timeline.entries),
+        "supervisions": timeline.supervisions, "evidence": timeline.evidence,
+        "city": city, "unit_forms": unit_forms,
+        "has_actions": any(city.values()) or bool(unit_forms),
+        "can_reply": _can_reply(user, assignments),
+        "districts": District.objects.visible_to(user).filter(children__isnull=True)
+        .order_by("code") if city["dispatch"] else [],
+        "two_units": max_units(case.source) > 1,
+        "outcomes": Outcome.choices,
+        "map_data": _map_data(case), "map_tile_url": settings.MAP_TILE_URL,
+    })
