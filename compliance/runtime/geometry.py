@@ -154,9 +154,14 @@ class CityGeometry:
             # Judge at the cell centre: every fix of a 25 m cell gets the same answer, which is
             # what makes the cache exact rather than approximate.
             centre = Point((cell[0] + 0.5) * CELL_M, (cell[1] + 0.5) * CELL_M)
-            hits = self.road_tree.query_nearest(centre, max_distance=ROAD_SNAP_M)
-            if len(hits):
+            # One C call with the distance predicate (query_nearest's Python wrapper cost more
+            # than the search); ties between several roads in reach go to the nearest.
+            hits = self.road_tree.query(centre, predicate="dwithin", distance=ROAD_SNAP_M)
+            if len(hits) == 1:
                 found = self.road_attrs[int(hits[0])]
+            elif len(hits) > 1:
+                distances = shapely.distance(self.road_tree.geometries.take(hits), centre)
+                found = self.road_attrs[int(hits[int(np.argmin(distances))])]
         if len(self._road_cache) > 2_000_000:
             self._road_cache.clear()
         self._road_cache[cell] = found
