@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,10 +117,14 @@ class TerminalClient(asyncio.Protocol):
             self.transport.close()
             if not self.done.done():
                 self.done.set_result(self.sent)
-            return
+        elif self.pace is None:
+            self.send_now()
+        else:
+            self.pace.request(self.sizes[self.next_round], self)
+
+    def send_now(self) -> None:
+        assert self.transport is not None
         size = self.sizes[self.next_round]
-        if self.pace is not None and not self.pace.take(size, self):
-            return  # called again when the pace allows
         self.transport.write(self.rounds[self.next_round])
         self.next_round += 1
         self.sent += size
@@ -131,30 +136,34 @@ class TerminalClient(asyncio.Protocol):
 
 
 class Pace:
-    """Spreads sending over time at `rate` frames/s across all terminals (latency runs)."""
+    """Spreads sending over time at `rate` frames/s across all terminals (latency runs):
+    rounds are let go first come, first served, as the clock allows."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
         self.started = time.monotonic()
         self.granted = 0
-        self.waiting: list[tuple[TerminalClient, int]] = []
+        self.waiting: deque[tuple[TerminalClient, int]] = deque()
         self.loop = asyncio.get_running_loop()
         self.timer: asyncio.TimerHandle | None = None
 
-    def take(self, frames: int, terminal: TerminalClient) -> bool:
-        if self.granted + frames <= (time.monotonic() - self.started) * self.rate:
-            self.granted += frames
-            return True
+    def request(self, frames: int, terminal: TerminalClient) -> None:
         self.waiting.append((terminal, frames))
-        if self.timer is None:
-            self.timer = self.loop.call_later(0.005, self.release)
-        return False
+        if self.timer is None:  # otherwise the pending timer lets it go in turn
+            self.release()
 
     def release(self) -> None:
         self.timer = None
-        waiting, self.waiting = self.waiting, []
-        for terminal, _frames in waiting:
-            terminal.send_round()
+        allowed = (time.monotonic() - self.started) * self.rate
+        waiting = self.waiting
+        while waiting and self.granted + waiting[0][1] <= allowed:
+            terminal, frames = waiting.popleft()
+            self.granted += frames
+            terminal.send_now()
+        if waiting:
+            # When the next round in line is due: no polling in between.
+            due = (self.granted + waiting[0][1]) / self.rate - (time.monotonic() - self.started)
+            self.timer = self.loop.call_later(max(due, 0.001), self.release)
 
 
 async def run_clients(port: int, frames: list[tuple[bytes, list[bytes]]], window: int,

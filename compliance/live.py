@@ -8,19 +8,17 @@ websocket joins exactly the groups its user's scope allows, the same rule as
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts.models import Scope
 from compliance.models import ReviewStatus, Violation
+from fleet.live.sender import sender
 
 log = logging.getLogger(__name__)
 
@@ -83,31 +81,8 @@ def alert_payload(violation: Violation) -> dict[str, Any]:
 
 
 def _send(messages: Iterable[tuple[list[str], dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    batch = [(groups, message) for groups, message in messages]
-
-    async def send_all() -> None:
-        # One trip into the event loop for the whole batch: async_to_sync per message cost
-        # ~7 ms each and was most of a busy pipeline worker's time.
-        for groups, message in batch:
-            for group in groups:
-                try:
-                    await layer.group_send(group, message)
-                except Exception:  # best effort: the violation is committed whatever happens
-                    log.exception("alert to %s failed", group)
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        async_to_sync(send_all)()  # the usual case: a plain thread (worker, scheduler, view)
-    else:
-        # Called from a thread that runs an event loop: async_to_sync refuses to block it, so
-        # the sends go to a short-lived thread of their own.
-        worker = threading.Thread(target=async_to_sync(send_all), name="alert-send")
-        worker.start()
-        worker.join()
+    sender.send_many(get_channel_layer(), [(group, message) for groups, message in messages
+                                           for group in groups])
 
 
 def publish_new_violations(ids: list[int]) -> None:

@@ -11,11 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from fleet.gateway.records import Fix
 from fleet.live.groups import groups_for_vehicle
+from fleet.live.sender import sender
 from fleet.models import Vehicle
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,5 @@ class LivePublisher:
             for group in groups_for_vehicle(info[vehicle_id].district_id,
                                             info[vehicle_id].enterprise_id):
                 by_group[group].append(update)
-        send = async_to_sync(self.layer.group_send)
-        for group, updates in by_group.items():
-            try:
-                send(group, {"type": "vehicles.update", "vehicles": updates})
-            except Exception:  # the live view is best effort; the data is already committed
-                log.exception("live update to %s failed", group)
+        sender.send_many(self.layer, [(group, {"type": "vehicles.update", "vehicles": updates})
+                                      for group, updates in by_group.items()])
