@@ -25,8 +25,8 @@ import redis.asyncio as aioredis
 from fleet.telemetry import wire
 
 GROUP = "pipeline"
-# Records per stream entry at most. An entry is read whole, so this bounds how far a read can
-# overshoot the record count it asked for (see StreamBus.read).
+# Records per stream entry at most: Redis commands and entries are per batch of this size,
+# and an entry is read whole, so this also bounds how far one read can overshoot (StreamBus.read).
 ENTRY_MAX_RECORDS = 64
 
 
@@ -75,7 +75,8 @@ class StreamBus:
         self.client = client
         self.shards = shards
         self.prefix = prefix
-        self._records_per_entry: dict[int, float] = {}  # by shard, from its last read
+        # By shard: records per entry and entries in its last read (sizes the next one).
+        self._last_read: dict[int, tuple[float, int]] = {}
 
     @classmethod
     def from_url(cls, url: str, *, shards: int, prefix: str = "fleet") -> StreamBus:
@@ -106,14 +107,16 @@ class StreamBus:
              ) -> list[BusEntry]:
         """About ``count`` records of the shard: pending ones (``pending=True``) or new ones.
 
-        Redis counts entries, not records, so the entry count is estimated from the shard's
-        last read: a few full entries under load, many small ones when quiet. At most
-        4 × count / ENTRY_MAX_RECORDS entries (one at least), so a batch stays within
-        max(4 × count, ENTRY_MAX_RECORDS) records whatever the estimate.
+        Redis counts entries, not records, so the entry count comes from the records per
+        entry of the shard's last read: a few full entries under load, many small ones when
+        quiet (a backlog of small entries still makes a batch of ``count`` records). It grows
+        at most to twice the entries of the last read (+16), and entries count as full before
+        the first read: a worker starting on a large backlog, or a quiet shard meeting a burst
+        of full entries, does not swallow ``count`` full entries at once.
         """
         key = stream_key(self.prefix, shard)
-        per_entry = self._records_per_entry.get(shard, 1.0)
-        entry_count = max(1, min(int(count / per_entry), 4 * count // ENTRY_MAX_RECORDS))
+        per_entry, last = self._last_read.get(shard, (ENTRY_MAX_RECORDS, 0))
+        entry_count = max(1, min(count, round(count / per_entry), 2 * last + 16))
         response = self.client.xreadgroup(GROUP, f"shard-{shard}", {key: "0" if pending else ">"},
                                           count=entry_count,
                                           block=None if pending else block_ms)
@@ -133,8 +136,7 @@ class StreamBus:
                 except wire.WireError:
                     records = [payload]  # decoding fails again: dead-lettered whole
                 entries.extend([BusEntry(shard, entry_id, record) for record in records])
-        if read:
-            self._records_per_entry[shard] = len(entries) / read
+        self._last_read[shard] = (len(entries) / read if read else per_entry, read)
         return entries
 
     def ack(self, shard: int, entry_ids: Sequence[str]) -> None:

@@ -163,13 +163,27 @@ def test_records_keep_their_order_within_a_shard(make_bus):
 
 
 def test_a_read_stays_near_the_records_asked_for(make_bus):
-    bus = make_bus(shards=1)
-    for n in range(20):  # twenty full entries
-        bus.publish([fix(1, n * 1000 + s) for s in range(ENTRY_MAX_RECORDS)])
-    first = bus.read(0, count=128, block_ms=None, pending=False)
-    assert len(first) <= 4 * 128  # the records per entry were not known yet
-    second = bus.read(0, count=128, block_ms=None, pending=False)
-    assert len(second) == 128  # now they are: two entries
+    bus = make_bus(shards=2)
+    for n in range(20):  # shard 0: twenty full entries
+        bus.publish([fix(2, n * 1000 + s) for s in range(ENTRY_MAX_RECORDS)])
+    for n in range(300):  # shard 1: a backlog of small entries, one record each
+        bus.publish([fix(1, n)])
+    # Before a shard's first read its entries count as full: no large overshoot on start-up.
+    assert len(bus.read(0, count=128, block_ms=None, pending=False)) == 128
+    assert len(bus.read(0, count=200, block_ms=None, pending=False)) == 192  # 3 entries
+    assert len(bus.read(1, count=100, block_ms=None, pending=False)) == 2
+    # Then as large as the last read found, growing step by step: small entries still end
+    # up making whole batches.
+    assert len(bus.read(1, count=100, block_ms=None, pending=False)) == 2 * 2 + 16
+    assert len(bus.read(1, count=100, block_ms=None, pending=False)) == 2 * 20 + 16
+    assert len(bus.read(1, count=100, block_ms=None, pending=False)) == 100
+    # A quiet shard of small entries (then an empty read) meeting a burst of full entries
+    # takes 16 of them, not 100.
+    while bus.read(1, count=100, block_ms=None, pending=False):
+        pass
+    for n in range(40):
+        bus.publish([fix(1, 100_000 + n * 1000 + s) for s in range(ENTRY_MAX_RECORDS)])
+    assert len(bus.read(1, count=100, block_ms=None, pending=False)) == 16 * ENTRY_MAX_RECORDS
 
 
 def test_one_bad_record_of_an_entry_is_dead_lettered_alone(world, make_bus, make_leases,
