@@ -2,7 +2,7 @@
 
 Run from the project root with the demo city loaded:
     .venv/bin/python bench/ingest_tcp.py [--terminals 2000] [--fixes-each 50] [--window 4]
-        [--workers 2] [--gateway-processes 1] [--rate FIXES_PER_S] [--no-rules]
+        [--workers 1] [--gateway-processes 1] [--rate FIXES_PER_S] [--no-rules]
 
 Starts gateway process(es) (several share the port with SO_REUSEPORT) and pipeline worker
 processes on a private bus prefix, waits until the workers hold every shard, opens --terminals

@@ -67,6 +67,7 @@ class ControlChannel:
     async def run(self) -> None:
         stream = stream_key(self.prefix)
         last = self._last if self._last is not None else await self._start_id(stream)
+        task = asyncio.current_task()
         try:
             while True:
                 try:
@@ -78,6 +79,10 @@ class ControlChannel:
                     log.warning("control channel read failed: %s", type(exc).__name__)
                     await asyncio.sleep(1.0)
                     continue
+                if task is not None and task.cancelling():
+                    # A cancellation that lands inside a redis-py command can be swallowed
+                    # there; without this check shutdown waited for this loop forever.
+                    raise asyncio.CancelledError
                 for _, entries in reply or []:
                     for entry_id, fields in entries:
                         last = entry_id

@@ -135,7 +135,16 @@ class GatewayServer:
             await asyncio.gather(*late, return_exceptions=True)
         for task in self._background:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._background:
+            # Bounded: a task that does not honour its cancellation must not keep the process
+            # alive (SIGTERM would then never end the gateway).
+            done, stuck = await asyncio.wait(self._background,
+                                             timeout=self.config.shutdown_grace_s)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved: a task that failed earlier is not news now
+            for task in stuck:
+                log.warning("background task %s did not stop on shutdown", task.get_name())
         if self._metrics is not None:
             self._metrics.close()
         if self._redis is not None:

@@ -185,12 +185,15 @@ async def snapshot_loop(stats: GatewayStats, redis: Any, key: str, interval: flo
     """Write `stats.snapshot()` to `key` every `interval` s, expiring after 3 intervals so a
     dead gateway disappears from the portal."""
     ttl = max(int(interval * 3), 5)
+    task = asyncio.current_task()
     while True:
         try:
             await redis.set(key, json.dumps(stats.snapshot()), ex=ttl)
         except Exception as exc:  # Redis down must not stop the gateway
             stats.error("redis")
             log.warning("gateway stats snapshot not written: %s", type(exc).__name__)
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError  # swallowed inside redis-py: honour it anyway
         await asyncio.sleep(interval)
 
 

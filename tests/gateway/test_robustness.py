@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from types import SimpleNamespace
 
+import pytest
+
+from fleet.gateway.config import GatewayConfig
+from fleet.gateway.control import ControlChannel
 from fleet.gateway.records import Fix
+from fleet.gateway.stats import GatewayStats, snapshot_loop
 from fleet.jt808 import Header, Heartbeat, checksum, encode_message, escape, unescape
 from tests.gateway.harness import TerminalClient, sample_location
 
@@ -200,3 +208,51 @@ def test_unexpected_error_costs_one_frame_not_the_connection(gateway, terminal, 
     terminal.expect_ack(terminal.location(minute=2), 0)
     assert [f.time.minute for f in fixes(gateway.sink.records())] == [2]
     assert gateway.stats.errors["internal"] == 1
+
+
+class SwallowingRedis:
+    """A Redis client whose commands swallow a cancellation that lands inside them and answer
+    as if nothing happened, as redis-py's asyncio client was seen to do (a gateway then never
+    finished its shutdown)."""
+
+    def __init__(self) -> None:
+        self.inside = asyncio.Event()
+        self.swallow = True
+
+    async def _answer(self, result: object) -> object:
+        self.inside.set()
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            if not self.swallow:
+                raise
+        return result
+
+    async def xread(self, *args: object, **kwargs: object) -> object:
+        return await self._answer([])
+
+    async def set(self, *args: object, **kwargs: object) -> object:
+        return await self._answer(True)
+
+
+@pytest.mark.parametrize("loop", ["control", "snapshot"])
+def test_background_loops_stop_when_redis_swallows_their_cancellation(loop):
+    async def scenario() -> bool:
+        redis = SwallowingRedis()
+        if loop == "control":
+            channel = ControlChannel(SimpleNamespace(config=GatewayConfig(),
+                                                     stats=GatewayStats()), redis)
+            channel._last = "0-0"  # as prepare() leaves it
+            task = asyncio.create_task(channel.run())
+        else:
+            task = asyncio.create_task(snapshot_loop(GatewayStats(), redis, "k", 0.01))
+        await redis.inside.wait()
+        task.cancel()  # lands inside the command
+        done, _ = await asyncio.wait([task], timeout=2)
+        redis.swallow = False  # a loop that missed its cancellation must still end the test
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return task in done
+
+    assert asyncio.run(scenario())
