@@ -18,6 +18,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
+# Sends in flight at once: redis-py's pool refuses a 101st connection ("Too many connections"),
+# and a burst of alerts (three groups each) easily asks for more.
+MAX_IN_FLIGHT = 32
 
 
 class LayerSender:
@@ -50,8 +53,13 @@ class LayerSender:
 
     @staticmethod
     async def _send(layer: Any, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        results = await asyncio.gather(*(layer.group_send(group, message)
-                                         for group, message in messages),
+        gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+        async def one(group: str, message: dict[str, Any]) -> None:
+            async with gate:
+                await layer.group_send(group, message)
+
+        results = await asyncio.gather(*(one(group, message) for group, message in messages),
                                        return_exceptions=True)
         for (group, _), result in zip(messages, results, strict=True):
             if isinstance(result, BaseException):
