@@ -27,9 +27,9 @@ from compliance.runtime import warnings
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import Facts, load_facts
 from compliance.runtime.history import load_inputs
-from compliance.runtime.inputs import RuleInput, from_record, order_key
+from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key
 from compliance.runtime.vehicle import VehicleRules
-from compliance.runtime.writer import ViolationWriter, Written
+from compliance.runtime.writer import VehicleFindings, ViolationWriter, Written
 from fleet.geo.jurisdiction import DistrictResolver
 from fleet.telemetry.wire import BusRecord
 
@@ -105,34 +105,45 @@ class Detector:
         if unseen and self.restore:
             firsts = {v: min(i.time for i in per_vehicle[v]) for v in unseen}
             self._restore(conn, firsts)
-        written = []
+        self.facts.geometry.warm(*fix_places(per_vehicle.values()))
         for vehicle_id, items in per_vehicle.items():
-            written += self.feed(conn, vehicle_id, sorted(items, key=order_key))
+            self.feed(vehicle_id, sorted(items, key=order_key))
+        written = self.write_findings(conn, per_vehicle)
         if time.monotonic() - self._last_checkpoint >= settings.RULES_CHECKPOINT_EVERY_S:
             self.checkpoint(conn)
         if written:
             transaction.on_commit(lambda: self._after_commit(written))
         return written
 
-    def feed(self, conn: psycopg.Connection, vehicle_id: int,
-             items: Iterable[RuleInput]) -> list[Written]:
+    def feed(self, vehicle_id: int, items: Iterable[RuleInput]) -> None:
         vehicle = self.facts.vehicles.get(vehicle_id)
         if vehicle is None:
-            return []
+            return
         state = self.states.setdefault(vehicle_id, VehicleRules(vehicle_id))
         config = self.configs.get(vehicle.district_id, vehicle.kind)
         for item in items:
             state.feed(item, self.facts, config)
         self._to_checkpoint.add(vehicle_id)
-        if not state.dirty:
+
+    def write_findings(self, conn: psycopg.Connection,
+                       vehicle_ids: Iterable[int]) -> list[Written]:
+        """The findings of these vehicles' states, all in one set of statements."""
+        batch, pending = [], []
+        for vehicle_id in vehicle_ids:
+            state = self.states.get(vehicle_id)
+            vehicle = self.facts.vehicles.get(vehicle_id)
+            if state is None or vehicle is None or not state.dirty:
+                continue
+            config = self.configs.get(vehicle.district_id, vehicle.kind)
+            batch.append(VehicleFindings(vehicle_id, list(state.dirty.values()),
+                                         config.effective, state.last_report))
+            pending.append((state, list(state.dirty)))
+        if not batch:
             return []
-        findings = list(state.dirty.values())
-        written = self.writer.write(conn, vehicle_id, findings, config.effective, self.facts,
-                                    state.last_report)
+        written = self.writer.write_many(conn, batch, self.facts)
         # Written in this transaction; forget them only once it commits (a rolled-back batch is
         # retried and must write them again).
-        keys = list(state.dirty)
-        transaction.on_commit(lambda: _forget(state, keys))
+        transaction.on_commit(lambda: _forget_all(pending))
         self.findings_written += len(written)
         return written
 
@@ -177,8 +188,9 @@ class Detector:
             if through < first:
                 # What the previous owner processed after its checkpoint (or never did).
                 start = max(through, first - horizon)
+                # Its findings are written with the batch's (the same states' dirty sets).
                 backlog = load_inputs(conn, [vehicle_id], start, first).get(vehicle_id, [])
-                self.feed(conn, vehicle_id, backlog)
+                self.feed(vehicle_id, backlog)
 
     # -- after commit -------------------------------------------------------------------------
     def _after_commit(self, written: list[Written]) -> None:
@@ -197,6 +209,8 @@ class Detector:
                     warnings.warn_driver(item, self.facts, self.states.get(item.vehicle_id))
 
 
-def _forget(state: VehicleRules, keys: list[tuple[str, dt.datetime, str]]) -> None:
-    for key in keys:
-        state.dirty.pop(key, None)
+def _forget_all(pending: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]],
+                ) -> None:
+    for state, keys in pending:
+        for key in keys:
+            state.dirty.pop(key, None)

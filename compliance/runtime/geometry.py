@@ -142,6 +142,81 @@ class CityGeometry:
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
         return (lon - self.frame.lon0) * self.frame.kx, (lat - self.frame.lat0) * METRES_PER_DEG_LAT
 
+    def warm(self, lons: np.ndarray, lats: np.ndarray) -> None:
+        """Answer the road and zone questions of a whole batch of fixes in a few vectorised
+        calls, filling the cell caches that road_at / zones_at then hit. Moving vehicles reach
+        new cells all the time, and one shapely call per fix cost more than all the rules.
+        The answers are the ones road_at / zones_at would compute (same cell, same test)."""
+        if len(lons) == 0:
+            return
+        xs = (lons - self.frame.lon0) * self.frame.kx
+        ys = (lats - self.frame.lat0) * METRES_PER_DEG_LAT
+        if self.road_tree is not None:
+            self._warm_roads(xs, ys)
+        if self.zone_tree is not None:
+            self._warm_zones(xs, ys)
+
+    @staticmethod
+    def _new_cells(xs: np.ndarray, ys: np.ndarray, size: float,
+                   cache: dict[tuple[int, int], Any]) -> list[tuple[int, int]]:
+        # floor_divide on floats rounds as Python's // does, so the keys match the lookups'.
+        cells = zip(np.floor_divide(xs, size).astype(np.int64).tolist(),
+                    np.floor_divide(ys, size).astype(np.int64).tolist(), strict=True)
+        return [cell for cell in set(cells) if cell not in cache]
+
+    def _warm_roads(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        cells = self._new_cells(xs, ys, CELL_M, self._road_cache)
+        if not cells:
+            return
+        grid = np.asarray(cells, dtype=float)
+        centres = shapely.points((grid[:, 0] + 0.5) * CELL_M, (grid[:, 1] + 0.5) * CELL_M)
+        assert self.road_tree is not None
+        inputs, roads = self.road_tree.query(centres, predicate="dwithin", distance=ROAD_SNAP_M)
+        found: list[RoadAt | None] = [None] * len(cells)
+        if len(inputs):
+            distances = shapely.distance(self.road_tree.geometries.take(roads), centres[inputs])
+            # Per cell the nearest road; lexsort is stable, so ties go to the first hit, as
+            # road_at's argmin does.
+            order = np.lexsort((distances, inputs))
+            inputs, roads = inputs[order], roads[order]
+            first = np.ones(len(inputs), dtype=bool)
+            first[1:] = inputs[1:] != inputs[:-1]
+            for cell_index, road_index in zip(inputs[first].tolist(), roads[first].tolist(),
+                                              strict=True):
+                found[cell_index] = self.road_attrs[road_index]
+        if len(self._road_cache) + len(cells) > 2_000_000:
+            self._road_cache.clear()
+        self._road_cache.update(zip(cells, found, strict=True))
+
+    def _warm_zones(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        cells = self._new_cells(xs, ys, ZONE_CELL_M, self._zone_cache)
+        if not cells:
+            return
+        grid = np.asarray(cells, dtype=float)
+        west, south = self.frame.back(grid[:, 0] * ZONE_CELL_M, grid[:, 1] * ZONE_CELL_M)
+        east, north = self.frame.back((grid[:, 0] + 1) * ZONE_CELL_M,
+                                      (grid[:, 1] + 1) * ZONE_CELL_M)
+        boxes = shapely.box(west, south, east, north)
+        assert self.zone_tree is not None
+        inputs, zones = self.zone_tree.query(boxes)
+        shapes = self.zone_tree.geometries.take(zones)
+        holds = shapely.contains(shapes, boxes[inputs])
+        touches = shapely.intersects(shapes, boxes[inputs])
+        inside: list[list[int]] = [[] for _ in cells]
+        crossing: list[list[int]] = [[] for _ in cells]
+        for cell_index, zone_index, whole, some in zip(inputs.tolist(), zones.tolist(),
+                                                       holds.tolist(), touches.tolist(),
+                                                       strict=True):
+            if whole:
+                inside[cell_index].append(zone_index)
+            elif some:
+                crossing[cell_index].append(zone_index)
+        if len(self._zone_cache) + len(cells) > 2_000_000:
+            self._zone_cache.clear()
+        self._zone_cache.update(
+            (cell, (tuple(sorted(a)), tuple(sorted(b))))
+            for cell, a, b in zip(cells, inside, crossing, strict=True))
+
     def road_at(self, x: float, y: float) -> RoadAt | None:
         """The road under the fix: the centreline nearest to its 25 m grid cell's centre, if
         within ROAD_SNAP_M. Nearest, not lowest limit: a truck on an expressway beside a
@@ -196,7 +271,7 @@ class CityGeometry:
                 crossing.append(int(index))
         if len(self._zone_cache) > 2_000_000:
             self._zone_cache.clear()
-        return tuple(inside), tuple(crossing)
+        return tuple(sorted(inside)), tuple(sorted(crossing))
 
     def speed_limit(self, road: RoadAt | None, zones: list[ZoneShape],
                     at: dt.datetime) -> float | None:

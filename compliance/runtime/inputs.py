@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent
 from fleet.telemetry import quality
 from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
@@ -77,6 +79,8 @@ VIDEO_OCCLUDED_ITEM = 0x16  # DWORD bitmap of channels whose camera is occluded
 def video_flags(items: Iterable[tuple[int, bytes]]) -> tuple[bool, bool]:
     """(video lost, occluded) on any channel, from a report's additional items."""
     lost = occluded = False
+    if not items:
+        return lost, occluded
     for item_id, value in items:
         if item_id == VIDEO_LOST_ITEM:
             lost = any(value)
@@ -130,3 +134,13 @@ def order_key(item: RuleInput) -> tuple[dt.datetime, int]:
     # At one instant: sign-ins and meter trips before the fix that carries them forward.
     rank = 1 if isinstance(item, FixIn) else 0
     return item.time, rank
+
+
+def fix_places(batches: Iterable[Iterable[RuleInput]]) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes of the positioned fixes, for CityGeometry.warm."""
+    places = [(item.lon, item.lat) for items in batches for item in items
+              if isinstance(item, FixIn) and item.lon is not None and item.lat is not None]
+    if not places:
+        return np.empty(0), np.empty(0)
+    both = np.asarray(places, dtype=float)
+    return both[:, 0], both[:, 1]

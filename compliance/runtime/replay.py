@@ -25,8 +25,9 @@ from compliance.rule_settings import load_snapshot
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import load_facts
 from compliance.runtime.history import load_inputs
+from compliance.runtime.inputs import fix_places
 from compliance.runtime.vehicle import Finding, VehicleRules
-from compliance.runtime.writer import ViolationWriter
+from compliance.runtime.writer import VehicleFindings, ViolationWriter
 from fleet.geo.jurisdiction import DistrictResolver
 from fleet.models import Vehicle
 
@@ -104,6 +105,7 @@ def replay(*, start: dt.datetime, end: dt.datetime, vehicle_ids: Sequence[int],
         chunk = list(vehicle_ids[offset:offset + CHUNK])
         with transaction.atomic():
             inputs = load_inputs(connection.connection, chunk, warm, end)
+            facts.geometry.warm(*fix_places(inputs.values()))
             for vehicle_id in chunk:
                 items = inputs.get(vehicle_id, [])
                 result.fixes += sum(1 for i in items if i.time >= start)
@@ -118,12 +120,11 @@ def replay(*, start: dt.datetime, end: dt.datetime, vehicle_ids: Sequence[int],
                     result.written += len(written)
                     result.removed += _remove_stale(vehicle_id, start, end, considered,
                                                     {w.id for w in written})
-                with connection.connection.cursor() as cursor:
-                    for finding in findings:
-                        _, _, district_id, _ = writer.locate(cursor, vehicle_id,
-                                                             vehicle.district_id, finding, facts)
-                        result.replayed[(finding.episode.rule, district_id,
-                                         vehicle.enterprise_id)] += 1
+                owned = writer.owners(connection.connection, [VehicleFindings(
+                    vehicle_id, findings, config.effective, end)], facts)
+                for row, district_id in owned:
+                    result.replayed[(row.finding.episode.rule, district_id,
+                                     vehicle.enterprise_id)] += 1
         if progress is not None:
             progress(min(offset + CHUNK, len(vehicle_ids)), len(vehicle_ids), result.fixes)
     stored = (Violation.objects.filter(vehicle__in=vehicle_ids, started_at__gte=start,

@@ -167,9 +167,10 @@ class VehicleRules:
         # episode runs on; clear: it ends here), however long since, so no quiet close.
         held = {"device_fault": bool(self.last_alarm & alarms.FAULT_MASK),
                 "camera_blocked": self.occluded}
-        for rule in list(self.alarms.open):  # close terminal-alarm episodes that went quiet
-            if rule in config.alarms and not held.get(rule):
-                alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
+        if self.alarms.open:
+            for rule in list(self.alarms.open):  # close terminal-alarm episodes gone quiet
+                if rule in config.alarms and not held.get(rule):
+                    alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
         if config.on("device_fault") and (alarm_word or self.last_alarm):
             settings = config.alarms["device_fault"]
             for rule, flag in alarms.bit_signals(alarm_word, self.last_alarm):
@@ -256,7 +257,10 @@ class VehicleRules:
         if self.silent:
             self.silent = False  # the long silence is its own episode, not also a short one
         elif (config.on("offline_in_service") and previous is not None
+              and fix.time - previous.time > config.presence.offline_after
               and applies("offline_in_service", kind)):
+            # Only a silence longer than the setting can be an episode: the waybill lookup is
+            # made for those alone.
             in_transit = facts.waybill_at(self.vehicle_id, previous.time) is not None
             self._emit(presence.offline_in_service(previous, fix, in_transit, config.presence),
                        config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -211,3 +212,43 @@ def test_a_settings_change_reaches_the_running_detector(world, hazmat, pipeline)
     bus.publish(speeding(hazmat.pk, range(0, 70, 10)))
     drain(worker)
     assert not Violation.objects.filter(rule="overspeed").exists()
+
+
+def test_a_batch_writes_all_its_findings_in_a_fixed_number_of_statements(world, pipeline,
+                                                                        monkeypatch):
+    """One set of statements per batch (locations, evidence events, upsert), however many
+    vehicles found something: three statements per finding made writes most of the rules'
+    cost in a busy worker."""
+    trucks = [factories.make_vehicle(world.enterprise_a, kind="hazmat") for _ in range(6)]
+    bus, worker, detector = pipeline()
+    bus.publish([f for truck in trucks for f in speeding(truck.pk, range(0, 70, 10),
+                                                         lon=LON_B)])
+    batches: list[int] = []
+    process = detector.process
+
+    def counted_process(conn, records):  # type: ignore[no-untyped-def]
+        written = process(conn, records)
+        batches.append(len(written))
+        return written
+
+    monkeypatch.setattr(detector, "process", counted_process)
+    statements: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        statements.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    drain(worker)
+    upserts = [s for s in statements if "INSERT INTO compliance_violation" in s]
+    evidence = [s for s in statements if "fleet_terminaleventlog" in s]
+    with_findings = [n for n in batches if n]
+    assert sum(with_findings) == 6 and len(with_findings) < 6  # several vehicles per batch
+    assert len(upserts) == len(evidence) == len(with_findings)
+    rows = Violation.objects.filter(vehicle__in=trucks)
+    assert sorted(rows.values_list("vehicle_id", flat=True)) == sorted(t.pk for t in trucks)
+    # Each row placed and owned by the territory where it happened, evidence attached.
+    assert {v.district_id for v in rows} == {world.district_b.pk}
+    assert all(v.evidence["resolution"]["how"] == "inside" and "events" in v.evidence
+               and v.track is not None for v in rows)

@@ -1,0 +1,75 @@
+"""CityGeometry.warm answers a batch's road and zone questions in bulk: the answers must be the
+ones the per-fix lookups compute cold (the live pipeline warms, a unit test may not)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import shapely
+from shapely import STRtree
+from shapely.geometry import LineString, Polygon
+
+from compliance.runtime.geometry import CityGeometry, RoadAt, ZoneShape
+from fleet.geo.jurisdiction import LocalFrame
+
+FRAME = LocalFrame(122.07, 41.12)
+
+
+def city(seed: int) -> CityGeometry:
+    rng = random.Random(seed)
+    geometry = CityGeometry(frame=FRAME)
+    roads = []
+    for n in range(60):  # crossing and parallel roads, some 20 m apart (ties and near-ties)
+        x, y = rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)
+        if n % 3 == 0:
+            roads.append(LineString([(x, y), (x + 2000, y)]))
+            roads.append(LineString([(x, y + 20), (x + 2000, y + 20)]))
+        else:
+            roads.append(LineString([(x, y), (x + rng.uniform(-2000, 2000),
+                                              y + rng.uniform(-2000, 2000))]))
+    geometry.road_attrs = [RoadAt(float(30 + 10 * (n % 8)), n % 5 == 0)
+                           for n in range(len(roads))]
+    geometry.road_tree = STRtree(roads)
+    for n in range(12):  # overlapping polygons of all sizes, in lon/lat
+        x, y = rng.uniform(-3000, 3000), rng.uniform(-3000, 3000)
+        w, h = rng.uniform(50, 2500), rng.uniform(50, 2500)
+        ring = [FRAME.back(px, py) for px, py in ((x, y), (x + w, y + h / 3), (x + w / 2, y + h),
+                                                  (x - w / 4, y + h / 2))]
+        polygon = Polygon(ring)
+        shapely.prepare(polygon)
+        geometry.zones.append(ZoneShape(n + 1, "hazmat_restricted" if n % 2 else "depot",
+                                        polygon, (), None))
+    geometry.zone_tree = STRtree([z.shape for z in geometry.zones])
+    return geometry
+
+
+def test_warmed_answers_equal_cold_ones():
+    rng = random.Random(7)
+    points = [FRAME.back(rng.uniform(-3500, 3500), rng.uniform(-3500, 3500))
+              for _ in range(6000)]
+    cold, warm = city(3), city(3)
+    lons = np.array([p[0] for p in points])
+    lats = np.array([p[1] for p in points])
+    warm.warm(lons, lats)
+    assert len(warm._road_cache) > 5000  # the batch filled the caches...
+    on_road = in_zone = 0
+    for lon, lat in points:
+        x, y = cold.xy(lon, lat)
+        assert warm.xy(lon, lat) == (x, y)
+        road = warm.road_at(x, y)
+        assert road == cold.road_at(x, y)
+        zones = [z.id for z in warm.zones_at(lon, lat, x, y)]
+        assert zones == [z.id for z in cold.zones_at(lon, lat, x, y)]
+        on_road += road is not None
+        in_zone += bool(zones)
+    assert len(warm._road_cache) == len(cold._road_cache)  # ...and no lookup missed them
+    assert on_road > 200 and in_zone > 500  # the sample does reach roads and zones
+
+
+def test_an_empty_batch_or_city_is_harmless():
+    geometry = CityGeometry(frame=FRAME)
+    geometry.warm(np.array([122.0]), np.array([41.0]))
+    geometry.warm(np.empty(0), np.empty(0))
+    assert geometry.road_at(0.0, 0.0) is None
+    assert geometry.zones_at(122.0, 41.0, 0.0, 0.0) == []
