@@ -9,8 +9,8 @@ Modules, one job each:
     downlink   command bodies from plain data, DownlinkResponse and errors
     control    Redis command channel (gateway side and the web side's submit/wait)
     stats      counters, Prometheus text, /metrics endpoint, Redis snapshot
-    card       database effects of 0x0702 (card bindings) and 0x0701 (waybill link)
-    dbworker   the one thread the gateway uses for the ORM
+    dbworker   the one thread the gateway uses for the ORM (directory reads only; 0x0702 card
+               and 0x0701 waybill reports are applied by the pipeline: fleet.telemetry.cards)
     config     GatewayConfig from Django settings
 
 Run it with ``manage.py run_gateway``. Only `sink`, `records` and `directory` import without

@@ -1,9 +1,11 @@
 """The gateway's only way to the database: one worker thread, off the event loop.
 
 The ORM is synchronous and refuses to run on a thread with a running event loop, and the hot
-path must never wait for PostgreSQL. The few things that do need the database (registry reload,
-card sign-in/out, waybill lookup) are rare, so a single thread is enough; it also serialises
-them, which keeps a single database connection per gateway process.
+path must never wait for PostgreSQL. All the gateway still reads from the database is the
+terminal directory (reload, and the lookup of a terminal not in it yet at registration or
+authentication), so a single thread is enough; it also keeps a single database connection per
+gateway process. The gateway writes nothing: IC-card sign-in/out (0x0702) and waybills (0x0701)
+are published as reported and applied by the pipeline worker (fleet.telemetry.cards).
 """
 
 from __future__ import annotations

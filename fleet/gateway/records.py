@@ -108,11 +108,52 @@ class TerminalEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CardReport:
+    """0x0702 driver identity exactly as the terminal reported it, not yet matched with the
+    registry: what the gateway publishes. The pipeline worker owning the vehicle applies it in
+    its batch transaction (`fleet.telemetry.cards`: card bindings) and turns it into the
+    `DriverSignIn` / `DriverSignOut` the event log and the rules consume.
+
+    `card_in` is status 1 (True) or 2 (False; the identity fields are then empty).
+    `read_result` is None when the body had none (card out). Strings are stripped."""
+
+    sim: str
+    vehicle_id: int | None
+    plate: str
+    time: datetime
+    received_at: datetime
+    card_in: bool
+    certificate_number: str
+    id_card_number: str
+    driver_name: str
+    issuer: str
+    certificate_valid_until: date | None
+    read_result: int | None
+    serial: int
+
+
+@dataclass(frozen=True, slots=True)
+class WaybillUpload:
+    """0x0701 electronic waybill as the terminal reported it (`text`: the content decoded, None
+    when it is not GB 18030). The pipeline worker links it to the vehicle's open registry
+    waybill and turns it into a `WaybillReport`."""
+
+    sim: str
+    vehicle_id: int | None
+    plate: str
+    received_at: datetime
+    content: bytes
+    text: str | None
+    serial: int
+
+
+@dataclass(frozen=True, slots=True)
 class DriverSignIn:
-    """0x0702 card in. `driver_id` is None when the card's certificate (and ID card number,
-    2019) match no registered driver, or the card could not be read (`read_result` != 0):
-    the certificate rule then sees a missing driver. `binding_id` is the card binding opened
-    (None when no binding could be opened, e.g. unknown driver)."""
+    """0x0702 card in, as the pipeline worker applied it (from a `CardReport`). `driver_id` is
+    None when the card's certificate (and ID card number, 2019) match no registered driver, or
+    the card could not be read (`read_result` != 0): the certificate rule then sees a missing
+    driver. `binding_id` is the card binding opened (None when no binding could be opened, e.g.
+    unknown driver)."""
 
     sim: str
     vehicle_id: int | None
@@ -131,7 +172,8 @@ class DriverSignIn:
 
 @dataclass(frozen=True, slots=True)
 class DriverSignOut:
-    """0x0702 card out; `binding_id`/`driver_id` of the card binding it closed, if any."""
+    """0x0702 card out, as the pipeline worker applied it (from a `CardReport`);
+    `binding_id`/`driver_id` of the card binding it closed, if any."""
 
     sim: str
     vehicle_id: int | None
@@ -145,8 +187,9 @@ class DriverSignOut:
 
 @dataclass(frozen=True, slots=True)
 class WaybillReport:
-    """0x0701 electronic waybill as reported by the terminal, linked to the registry waybill
-    of that vehicle whose number appears in the content (None when none does)."""
+    """0x0701 electronic waybill as the pipeline worker applied it (from a `WaybillUpload`):
+    linked to the registry waybill of that vehicle whose number appears in the content (None
+    when none does)."""
 
     sim: str
     vehicle_id: int | None
@@ -159,7 +202,11 @@ class WaybillReport:
     serial: int
 
 
-Record = Fix | TerminalEvent | DriverSignIn | DriverSignOut | WaybillReport
+# What the gateway publishes is Fix, TerminalEvent, CardReport and WaybillUpload; the resolved
+# DriverSignIn / DriverSignOut / WaybillReport are made by the pipeline worker (and were published
+# by gateways before it did, so entries of that kind may still be on the bus).
+Record = (Fix | TerminalEvent | CardReport | WaybillUpload | DriverSignIn | DriverSignOut
+          | WaybillReport)
 
 
 def make_fix(

@@ -16,14 +16,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, cast
 
-from fleet.gateway import card
 from fleet.gateway.downlink import DownlinkResponse, PendingCommands, TerminalOffline
 from fleet.gateway.records import (
     SOURCE_BATCH,
     SOURCE_QUERY,
+    CardReport,
     Fix,
     Record,
     TerminalEvent,
+    WaybillUpload,
     make_fix,
     safety_events,
 )
@@ -346,31 +347,31 @@ class Session:
         body = cast(ParamsResponse, msg.body)
         self.pending.resolve(body.reply_serial, msg.header.msg_id, OK, body)
 
-    async def _driver_identity(self, msg: Message, ack: Header) -> None:
+    def _driver_identity(self, msg: Message, ack: Header) -> None:
+        # Published as reported, answered like a location report: the worker owning the vehicle
+        # matches the driver and opens/closes the card binding (fleet.telemetry.cards).
         identity = cast(DriverIdentity, msg.body)
         status = identity.status
         if status not in (1, 2):
             self.host.stats.error("bad_card_status")
             self._answer(ack, BAD_MESSAGE)
             return
-        apply = card.card_in if status == 1 else card.card_out
-        await self._db_record(ack, apply, identity=identity)
+        info = self.info
+        assert info is not None
+        self._records.append(CardReport(
+            info.sim, info.vehicle_id, info.plate, identity.time, self.received_at, status == 1,
+            identity.certificate.strip(), (identity.id_card or "").strip(), identity.name.strip(),
+            identity.issuer.strip(), identity.valid_until, identity.read_result, ack.serial))
+        self._answer(ack, OK)
 
-    async def _waybill(self, msg: Message, ack: Header) -> None:
-        await self._db_record(ack, card.link_waybill, body=cast(Waybill, msg.body))
-
-    async def _db_record(self, ack: Header, fn: Callable[..., Record], **kwargs: object) -> None:
-        try:
-            record = await self.host.db.run(
-                fn, terminal=self.info, received_at=self.received_at, serial=ack.serial, **kwargs
-            )
-        except Exception:
-            # Not acknowledged as received: answer 'fail' so the terminal sends it again.
-            log.exception("terminal %s: database step failed", self.terminal_ref)
-            self.host.stats.error("db")
-            self._answer(ack, FAIL)
-            return
-        self._records.append(record)
+    def _waybill(self, msg: Message, ack: Header) -> None:
+        # Linked to the registry waybill by the pipeline worker, like a card report.
+        body = cast(Waybill, msg.body)
+        info = self.info
+        assert info is not None
+        self._records.append(WaybillUpload(info.sim, info.vehicle_id, info.plate,
+                                           self.received_at, bytes(body.content), body.text,
+                                           ack.serial))
         self._answer(ack, OK)
 
     def _event(self, kind: str, detail: dict[str, object] | None = None) -> TerminalEvent:

@@ -31,11 +31,13 @@ import orjson
 
 from fleet.gateway.records import (
     ActiveSafetyAlarm,
+    CardReport,
     DriverSignIn,
     DriverSignOut,
     Fix,
     TerminalEvent,
     WaybillReport,
+    WaybillUpload,
 )
 from fleet.jt808 import CST
 
@@ -74,11 +76,11 @@ class OrderRecord:
     received_at: dt.datetime
 
 
-BusRecord = (Fix | TerminalEvent | DriverSignIn | DriverSignOut | WaybillReport | MeterTripRecord
-             | OrderRecord)
+BusRecord = (Fix | TerminalEvent | CardReport | WaybillUpload | DriverSignIn | DriverSignOut
+             | WaybillReport | MeterTripRecord | OrderRecord)
 _TYPES: dict[str, type] = {cls.__name__: cls for cls in (
-    Fix, TerminalEvent, DriverSignIn, DriverSignOut, WaybillReport, MeterTripRecord,
-    OrderRecord)}
+    Fix, TerminalEvent, CardReport, WaybillUpload, DriverSignIn, DriverSignOut, WaybillReport,
+    MeterTripRecord, OrderRecord)}
 
 
 class WireError(ValueError):

@@ -17,7 +17,7 @@ from typing import Protocol
 import psycopg
 from django.db import DatabaseError, connection, transaction
 
-from fleet.telemetry import wire
+from fleet.telemetry import cards, wire
 from fleet.telemetry.bus import BusEntry, StreamBus
 from fleet.telemetry.leases import ShardLeases
 from fleet.telemetry.processing import BatchResult, VehicleMemory, apply_batch
@@ -142,6 +142,9 @@ class PipelineWorker:
                 # Django's foreign keys are deferred to COMMIT; check them per statement so a
                 # refused record is found inside this batch, not after it.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Card reports and waybill uploads first: the event log, the latest state and the
+            # rules see them resolved (driver, binding, waybill).
+            records = cards.apply_reports(connection.connection, records)
             result = apply_batch(connection.connection, records, self.memory)
             if self.rules is not None:
                 # Same transaction: violations and positions commit together or not at all.

@@ -2,8 +2,8 @@
 with its own event loop, and terminals that are plain blocking sockets speaking through the
 codec's encoder.
 
-Tests use `transactional_db`: the gateway reads the registry (and writes card bindings) from its
-own DB thread, which cannot see a test transaction.
+Tests use `transactional_db`: the gateway reads the registry from its own DB thread, which
+cannot see a test transaction.
 """
 
 from __future__ import annotations

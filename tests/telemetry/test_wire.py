@@ -10,7 +10,13 @@ from dataclasses import replace
 import pytest
 from django.db import connection
 
-from fleet.gateway.records import ActiveSafetyAlarm, DriverSignIn, TerminalEvent
+from fleet.gateway.records import (
+    ActiveSafetyAlarm,
+    CardReport,
+    DriverSignIn,
+    TerminalEvent,
+    WaybillUpload,
+)
 from fleet.jt808 import CST
 from fleet.telemetry import wire
 from fleet.telemetry.bus import ENTRY_MAX_RECORDS, dead_letter_key, stream_key
@@ -80,7 +86,12 @@ def test_other_records_travel_as_json():
                           {"alarm_id": 7, "flag": 1})
     sign_in = DriverSignIn("13912345678", 7, "辽L10001", T0, T0, None, "211100000001", "张三",
                            "盘锦", dt.date(2020, 1, 1), 0, None, 3)
-    for record in (event, sign_in):
+    card = CardReport("13912345678", 7, "辽L10001", T0, T0, True, "211100000001",
+                      "211102199001011234", "张三", "盘锦", dt.date(2020, 1, 1), 0, 3)
+    card_out = CardReport("13912345678", 7, "辽L10001", T0, T0, False, "", "", "", "", None,
+                          None, 4)
+    waybill = WaybillUpload("13912345678", 7, "辽L10001", T0, "运单YD1".encode("gbk"), "运单YD1", 5)
+    for record in (event, sign_in, card, card_out, waybill):
         assert wire.decode(wire.encode(record)) == record
 
 
