@@ -194,6 +194,9 @@ class Simulation:
             f"connect failures {s['connect_failures']}, drops {s['drops']}, "
             f"planned link losses {s['link_down_planned']}, backfilled fixes "
             f"{s['backfill_fixes']}, meter trips {s['meter_trips']}",
+            f"fixes accepted {s['fixes_accepted']} (distinct terminal and time, answered 0), "
+            f"nacked {s['fixes_nacked']}, ack timed out {s['fixes_timed_out']}, "
+            f"unconfirmed at the end {s['fixes_unconfirmed']}",
             "downlinks answered: " + (", ".join(f"{k[9:]} {v}" for k, v in sorted(s.items())
                                                 if k.startswith("answered_")) or "none"),
             "misbehaving: " + ", ".join(f"{k} {v}" for k, v in self.misbehaviour_counts().items()),

@@ -8,6 +8,15 @@ it is due, keeping at most `window` messages unacknowledged. It answers platform
 gateway went away) is retried with exponential backoff while the terminal goes on recording:
 every location not acknowledged or not sent is resent as a 0x0704 type-1 backfill once it is
 back, other messages as they were.
+
+Fix accounting (`stats`): every fix written to the socket (in a 0x0200 or a 0x0704) stays
+*unconfirmed* until its message is answered; an answer 0 (or 4) makes it `fixes_accepted`,
+another result `fixes_nacked`, an ack timeout `fixes_timed_out`; a fix whose link went before
+the answer is re-sent, and counts once it is answered. Fixes still unconfirmed when the terminal
+stops are `fixes_unconfirmed`. A terminal's fixes have distinct times (the sampler's whole,
+increasing seconds), so `fixes_accepted` counts distinct (terminal, fix time) keys: what the
+platform promised to keep. Malformed frames carry no fix. The fixes of the other outcomes may
+or may not be stored: each is logged (vehicle id and POSIX fix times) so a soak can look them up.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from fleet.jt808 import (
     BatchLocation,
@@ -94,6 +104,7 @@ class TerminalClient:
         self._acked = asyncio.Event()
         self._retry_locations: list[Location] = []
         self._retry_other: list[Send] = []
+        self._unconfirmed: set[datetime] = set()  # times of fixes written, not yet answered
         self._next_attempt = 0.0
         self._backoff = config.backoff_min
         self._jitter = random.Random(terminal.sim)  # network timing only, never the plan
@@ -125,6 +136,8 @@ class TerminalClient:
             await self._drain()
         finally:
             await self._close()
+            self.stats["fixes_unconfirmed"] += len(self._unconfirmed)
+            self._log_doubt("fixes_unconfirmed", self._unconfirmed)
 
     async def _drain(self) -> None:
         """Give the last acknowledgements a moment before closing."""
@@ -154,6 +167,7 @@ class TerminalClient:
         self.stats["bytes"] += len(frame)
         if out.ack:
             self._outstanding[serial] = (out, time.monotonic())
+            self._unconfirmed.update(fix_times(out.body))
         if isinstance(out.body, Location):
             self.last_location = out.body
         elif isinstance(out.body, BatchLocation):
@@ -184,7 +198,8 @@ class TerminalClient:
             expired = [s for s, (_, sent) in self._outstanding.items()
                        if sent + self.config.ack_timeout <= time.monotonic()]
             for serial in expired:
-                del self._outstanding[serial]
+                out, _ = self._outstanding.pop(serial)
+                self._settle(out, "fixes_timed_out")
             self.stats["ack_timeouts"] += len(expired)
 
     # -- connection ------------------------------------------------------------------------------
@@ -283,11 +298,13 @@ class TerminalClient:
         task, self._reader_task = self._reader_task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+        # Before waiting for the socket: meanwhile the terminal may connect again, and what
+        # it then sends is the new connection's, not in flight on this one.
+        self._lost()
         if writer is not None:
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 2.0)
-        self._lost()
         if was:
             self.stats["disconnects"] += 1
 
@@ -328,15 +345,31 @@ class TerminalClient:
             if future is not None and not future.done():
                 future.set_result(message)
                 return
-            if isinstance(body, PlatformResponse) and \
-                    self._outstanding.pop(body.reply_serial, None) is not None:
+            answered = self._outstanding.pop(body.reply_serial, None) \
+                if isinstance(body, PlatformResponse) else None
+            if answered is not None:
                 self.stats["acked"] += 1
-                if body.result not in (0, 4):
+                accepted = body.result in (0, 4)
+                if not accepted:
                     self.stats[f"nack_{body.result}"] += 1
+                self._settle(answered[0], "fixes_accepted" if accepted else "fixes_nacked")
                 self._acked.set()
             return
         self.stats[f"downlink_{msg_id:04X}"] += 1
         self._answer(message)
+
+    def _settle(self, out: Send, outcome: str) -> None:
+        """The fate of the fixes of an answered (or given up) message, each counted once."""
+        settled = self._unconfirmed.intersection(fix_times(out.body))
+        self._unconfirmed.difference_update(settled)
+        self.stats[outcome] += len(settled)
+        if outcome != "fixes_accepted":
+            self._log_doubt(outcome, settled)
+
+    def _log_doubt(self, outcome: str, times: Iterable[datetime]) -> None:
+        if times:
+            log.warning("fixes in doubt: %s vehicle %s at %s", outcome, self.terminal.vehicle.id,
+                        ",".join(str(int(at.timestamp())) for at in sorted(times)))
 
     def _answer(self, message: Message) -> None:
         header, msg_id = message.header, message.msg_id
@@ -365,3 +398,12 @@ class TerminalClient:
         _, frame = self.framer.encode(msg_id, body)
         self._writer.write(frame)
         self.stats[f"answered_{msg_id:04X}"] += 1
+
+
+def fix_times(body: object) -> tuple[datetime, ...]:
+    """The fix times a message carries: one for a 0x0200, each of a 0x0704's, else none."""
+    if isinstance(body, Location):
+        return (body.time,)
+    if isinstance(body, BatchLocation):
+        return tuple(loc.time for loc in body.locations)
+    return ()

@@ -8,17 +8,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 
 from fleet.jt808 import (
     BatchLocation,
+    Location,
     LocationQueryResponse,
+    Message,
     ParamsQuery,
     ParamsResponse,
     PolygonArea,
     TerminalResponse,
     TextMessage,
+    general_response,
     phone_key,
 )
 from fleet.jt808 import LocationQuery as Query
@@ -158,3 +162,50 @@ def test_unplanned_drop_reconnects_and_backfills_everything(world: World) -> Non
     assert any(isinstance(x.body, BatchLocation) and x.body.backfill for x in got)
     planned = _fix_times(m.decode(f for _, _, f in offline(sim, terminal)).messages)
     assert planned and planned <= _fix_times((x.msg_id, x.body) for x in got)
+
+
+class RefusingGateway(StubGateway):
+    """The stub, answering every 25th 0x0200 with 'fail' (1): a report the platform did not
+    take, which the terminal does not send again."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.reports = 0
+        self.refused: set[float] = set()
+
+    def _answer(self, message: Message, writer: asyncio.StreamWriter) -> None:
+        if message.msg_id == 0x0200 and isinstance(message.body, Location):
+            self.reports += 1
+            if self.reports % 25 == 0:
+                self.refused.add(message.body.time.timestamp())
+                writer.write(general_response(message.header, self._next(), 1))
+                return
+        super()._answer(message, writer)
+
+
+def test_fixes_accepted_count_each_fix_once(world: World,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """The fix accounting a soak compares with the store: a fix re-sent after a drop counts
+    once, a malformed frame not at all, a refused report as nacked, never as accepted."""
+    terminal = pick(world, lambda t: t.vehicle.kind == "taxi")[0]
+    stub = RefusingGateway(drop_after=60)
+    sim = run(world, [terminal], lambda port: config(port, 6, malformed_rate=0.05), stub)
+    got = stub.messages[phone_key(terminal.sim)]
+    instances = [loc.time.timestamp() for x in got for loc in (
+        x.body.locations if isinstance(x.body, BatchLocation)
+        else (x.body,) if x.msg_id == 0x0200 else ())]
+    received = set(instances)
+    assert len(instances) > len(received)  # the fixes in flight at the drop came again
+    assert stub.errors[phone_key(terminal.sim)] > 0  # malformed frames went out, refused
+    assert stub.refused and stub.refused <= received
+    planned = _fix_times(m.decode(f for _, kind, f in offline(sim, terminal)
+                                  if kind != "malformed").messages)
+    assert planned == received  # every fix got through, re-sent ones included
+    assert sim.stats["fixes_accepted"] == len(received - stub.refused)
+    assert sim.stats["fixes_nacked"] == len(stub.refused)
+    assert sim.stats["fixes_timed_out"] == sim.stats["fixes_unconfirmed"] == 0
+    assert "fixes accepted " + str(len(received - stub.refused)) in sim.summary()
+    logged = {int(t) for r in caplog.records if r.getMessage().startswith(
+        f"fixes in doubt: fixes_nacked vehicle {terminal.vehicle.id} at ")
+        for t in r.getMessage().rsplit(" ", 1)[1].split(",")}
+    assert logged == {int(t) for t in stub.refused}  # a soak can look the doubtful ones up
