@@ -40,6 +40,17 @@ NAVIGATION: list[Link | Menu] = [
         Link("compliance:inbox", _("待办案件"), Capability.VIEW_CASES),
         Link("compliance:case_list", _("案件列表"), Capability.VIEW_CASES),
     )),
+    Menu(_("指令查岗"), (
+        Link("compliance:instruction_list", _("指令下发"), Capability.ISSUE_INSTRUCTIONS),
+        Link("compliance:instruction_inbox", _("待签收指令"), Capability.ACKNOWLEDGE_INSTRUCTIONS),
+        Link("compliance:checkpost_list", _("查岗"), Capability.SEND_CHECKPOSTS),
+        Link("compliance:checkpost_desk", _("查岗应答"), Capability.ANSWER_CHECKPOSTS),
+    )),
+    Menu(_("考评通报"), (
+        Link("compliance:assessment", _("月度考评"), Capability.VIEW_VIOLATIONS),
+        Link("compliance:assessment_risk", _("企业风险等级"), Capability.VIEW_VIOLATIONS),
+        Link("compliance:bulletin_list", _("周通报/月复盘"), Capability.VIEW_CASES),
+    )),
     Menu(_("登记"), (
         Link("fleet:vehicle_list", _("车辆"), Capability.VIEW_REGISTRY),
         Link("fleet:enterprise_list", _("企业"), Capability.VIEW_REGISTRY),

@@ -58,6 +58,13 @@ class Capability(models.TextChoices):
     APPROVE_CASES = "approve_cases", _("案件审批")
     VERIFY_CASES = "verify_cases", _("案件核查归档")
     SUPERVISE_CASES = "supervise_cases", _("案件督办")
+    # Duty supervision (compliance.services.instructions / checkposts): the city issues
+    # instructions and pings monitoring desks (查岗); district desks and enterprise monitoring
+    # rooms acknowledge and answer.
+    ISSUE_INSTRUCTIONS = "issue_instructions", _("指令下发")
+    ACKNOWLEDGE_INSTRUCTIONS = "acknowledge_instructions", _("指令签收")
+    SEND_CHECKPOSTS = "send_checkposts", _("发起查岗")
+    ANSWER_CHECKPOSTS = "answer_checkposts", _("查岗应答")
 
 
 _ALL_READ = {Capability.VIEW_REGISTRY, Capability.EXPORT_REGISTRY, Capability.VIEW_VIOLATIONS}
@@ -85,3 +92,15 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.FIELD_OFFICER: frozenset({Capability.VIEW_REGISTRY, Capability.VIEW_PERSONAL_DATA,
                                    Capability.VIEW_VIOLATIONS, Capability.VIEW_CASES}),
 }
+
+# Duty supervision: the city's supervisors issue and ping; district operators and leaders
+# acknowledge and answer their district's; an enterprise's safety officer answers its own.
+_DUTY: dict[str, frozenset[str]] = {
+    Role.BUREAU_SUPERVISOR: frozenset({Capability.ISSUE_INSTRUCTIONS, Capability.SEND_CHECKPOSTS}),
+    Role.DISTRICT_OPERATOR: frozenset({Capability.ACKNOWLEDGE_INSTRUCTIONS,
+                                       Capability.ANSWER_CHECKPOSTS}),
+    Role.DISTRICT_LEADER: frozenset({Capability.ACKNOWLEDGE_INSTRUCTIONS,
+                                     Capability.ANSWER_CHECKPOSTS}),
+    Role.ENTERPRISE_OFFICER: frozenset({Capability.ANSWER_CHECKPOSTS}),
+}
+ROLE_CAPABILITIES.update({role: ROLE_CAPABILITIES[role] | extra for role, extra in _DUTY.items()})

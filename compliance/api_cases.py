@@ -9,6 +9,11 @@ Case actions accept an optional ``state``: the state the client last showed. Whe
 moved on since, the action is refused with 409 ``conflict`` instead of acting on a stale view.
 Unit actions (accept, report, approve, reject) take ``district`` when the user's scope holds more
 than one unit of the case.
+
+Evidence: ``GET …/evidence/`` lists the files, ``POST …/evidence/`` (multipart: ``files``
+repeatable, ``note``, ``district``) adds them — all or none: 413 ``evidence_too_large``, 415
+``evidence_type``, 400 ``evidence_extension`` / ``evidence_empty`` / ``evidence_damaged`` —
+and ``GET …/evidence/<id>/`` downloads one (``?inline=1`` photos/PDF, ``?thumb=1`` photos).
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from typing import Any
 
 from django.contrib.gis.geos import Point
 from django.db.models import Model, QuerySet
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,6 +39,8 @@ from compliance.api_cases_io import (
     CaseDetailOut,
     CaseOut,
     DispatchIn,
+    EvidenceIn,
+    EvidenceOut,
     FromViolationIn,
     InboxOut,
     NoteIn,
@@ -50,11 +59,14 @@ from compliance.models import AssignmentState, Case, CaseAssignment, Notificatio
 from compliance.services import cases as services
 from compliance.services.cases import CaseError
 from compliance.services.cases.core import not_found
+from compliance.views.case_files import evidence_response
 
 STATUS = {CaseError.NOT_FOUND: status.HTTP_404_NOT_FOUND,
           CaseError.FORBIDDEN: status.HTTP_403_FORBIDDEN,
           CaseError.CONFLICT: status.HTTP_409_CONFLICT,
-          CaseError.INVALID_TRANSITION: status.HTTP_409_CONFLICT}
+          CaseError.INVALID_TRANSITION: status.HTTP_409_CONFLICT,
+          CaseError.EVIDENCE_TOO_LARGE: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+          CaseError.EVIDENCE_TYPE: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE}
 
 
 class CanViewCases(permissions.BasePermission):
@@ -264,6 +276,43 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return refused(error)
         timeline = selectors.case_timeline(request.user, case)
         return Response(TimelineEntryOut(timeline.entries, many=True).data)
+
+    @extend_schema(methods=["GET"], responses=EvidenceOut(many=True))
+    @extend_schema(methods=["POST"], request={"multipart/form-data": EvidenceIn},
+                   responses={201: EvidenceOut(many=True)})
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser])
+    def evidence(self, request: Request, pk: str) -> Response:
+        """The case's evidence files; POST adds files (all or none)."""
+        try:
+            case = self._case()
+            if request.method == "GET":
+                rows = case.evidence.select_related("uploaded_by", "assignment__district")
+                return Response(EvidenceOut(rows, many=True).data)
+            data = self._input(EvidenceIn)
+            city = (request.user.can(Capability.VERIFY_CASES)
+                    or request.user.can(Capability.SUPERVISE_CASES))
+            # The city's files belong to the case unless it names a unit.
+            assignment = (self._assignment(case, data.get("district"))
+                          if data.get("district") is not None or not city else None)
+            with services.evidence_transaction():
+                rows = [services.add_evidence(case=case, assignment=assignment, upload=upload,
+                                              actor=request.user, note=data["note"])
+                        for upload in data["files"]]
+            return Response(EvidenceOut(rows, many=True).data, status=status.HTTP_201_CREATED)
+        except CaseError as error:
+            return refused(error)
+
+    @extend_schema(responses={(200, "*/*"): bytes})
+    @action(detail=True, methods=["get"], url_path=r"evidence/(?P<evidence_pk>[0-9]+)",
+            url_name="evidence-file")
+    def evidence_file(self, request: Request, pk: str, evidence_pk: str) -> HttpResponse:
+        """One evidence file, with the type sniffed when it was stored."""
+        try:
+            evidence = selectors.case_evidence(request.user, int(pk), int(evidence_pk))
+        except Http404:
+            return refused(not_found())
+        return evidence_response(evidence, inline=request.query_params.get("inline") == "1",
+                                 thumbnail=request.query_params.get("thumb") == "1")
 
     @extend_schema(responses=InboxOut)
     @action(detail=False, methods=["get"])

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.urls import reverse
 from rest_framework import serializers
 
 from compliance.models import (
     Case,
     CaseAssignment,
+    CaseEvidence,
     CaseSource,
     CaseState,
     Notification,
@@ -84,6 +86,15 @@ class ReportIn(AssignmentIn):
     fine_yuan = serializers.DecimalField(max_digits=10, decimal_places=2, required=False,
                                          allow_null=True)
     penalty_points = serializers.IntegerField(required=False, allow_null=True)
+
+
+class EvidenceIn(serializers.Serializer):
+    # Empty files pass here so the service answers with its own code (evidence_empty).
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True),
+                                  allow_empty=False, help_text="repeatable multipart field")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    district = ScopedPK(District, required=False,
+                        help_text="the unit the files belong to (a district user on two units)")
 
 
 class ReplyIn(serializers.Serializer):
@@ -181,6 +192,24 @@ class CaseDetailOut(CaseOut):
     class Meta(CaseOut.Meta):
         fields = [*CaseOut.Meta.fields, "description", "violation", "complaint_ref", "driver",
                   "plate_text", "location", "created_by", "assignments", "supervisions"]
+
+
+class EvidenceOut(serializers.ModelSerializer):
+    uploaded_by = serializers.StringRelatedField()
+    district = serializers.IntegerField(source="assignment.district_id", default=None,
+                                        read_only=True)
+    district_name = serializers.CharField(source="assignment.district.name", default=None,
+                                          read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseEvidence
+        fields = ["id", "original_name", "content_type", "size", "sha256", "uploaded_by",
+                  "uploaded_at", "district", "district_name", "url"]
+
+    def get_url(self, evidence: CaseEvidence) -> str:
+        return reverse("case-evidence-file", kwargs={"pk": evidence.case_id,
+                                                     "evidence_pk": evidence.pk})
 
 
 class TimelineEntryOut(serializers.Serializer):

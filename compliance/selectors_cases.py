@@ -4,8 +4,11 @@ users who may view cases: anything else reads as empty, so views turn it into a 
 - ``cases(user)``: the city's (or a district's) list, with ``overdue`` and ``open_supervision``
   annotations; filter it with ``CaseFilter``.
 - ``district_inbox(user)``: the district's work: new, due soon (< 24 h), overdue, returned,
-  supervised, awaiting the leader — one query whatever the number of cases.
-- ``case_detail(user, pk)`` and ``case_timeline(user, case)``: a case page.
+  supervised, awaiting the leader — one query whatever the number of cases. Due soon and overdue
+  go by each unit's own deadline (``CaseAssignment.deadline``): the two units of a double
+  dispatch run separate clocks, one can be late while the other is not.
+- ``case_detail(user, pk)`` and ``case_timeline(user, case)``: a case page;
+  ``case_evidence(user, case_pk, pk)``: one of its files, through the same scope.
 - ``counts_by_district(user)``: open / overdue / supervised per district (dashboard).
 - ``notifications(user)``: the portal's bell.
 """
@@ -39,6 +42,7 @@ from compliance.models import (
     AssignmentState,
     Case,
     CaseAssignment,
+    CaseEvidence,
     CaseSource,
     CaseState,
     Notification,
@@ -69,6 +73,7 @@ ACTION_LABELS: dict[str, Any] = {
     "dismiss": _("不予立案"),
     "supervise": _("督办"),
     "supervision_reply": _("督办回复"),
+    "evidence_added": _("上传证据"),
 }
 
 
@@ -167,26 +172,38 @@ class Timeline:
 
 def case_timeline(user: User, case: Case) -> Timeline:
     """Events and evidence uploads in time order (three queries); a ``supervise`` event carries
-    its Supervision (reason, reply deadline, reply). The case must be in the user's scope."""
+    its Supervision (reason, reply deadline, reply). An upload is one entry (kind "evidence",
+    the file as ``obj``, the uploader's note after the file name), not its file and its
+    ``evidence_added`` event twice. The case must be in the user's scope."""
     visible = Case.objects.visible_to(user) if _may_view(user) else Case.objects.none()
     case = get_object_or_404(visible.only("pk"), pk=case.pk)
     supervisions = list(case.supervisions.select_related("raised_by", "replied_by"))
     by_id = {s.pk: s for s in supervisions}
     evidence = list(case.evidence.select_related("uploaded_by", "assignment__district"))
+    events = list(case.events.select_related("actor", "district"))
+    upload_notes = {e.detail.get("evidence"): e.note for e in events
+                    if e.action == "evidence_added"}
     entries = [TimelineEntry(
         at=e.at, kind="event", action=e.action, label=str(ACTION_LABELS.get(e.action, e.action)),
         actor=str(e.actor) if e.actor_id else str(_("系统")), from_state=e.from_state,
         to_state=e.to_state, district=e.district.name if e.district_id else "", note=e.note,
         detail=e.detail, obj=by_id.get(e.detail.get("supervision")) if e.action == "supervise"
         else e)
-        for e in case.events.select_related("actor", "district")]
+        for e in events if e.action != "evidence_added"]
     entries += [TimelineEntry(
         at=f.uploaded_at, kind="evidence", action="evidence", label=str(_("上传证据")),
         actor=str(f.uploaded_by), district=(f.assignment.district.name if f.assignment_id
-                                            else ""), note=f.original_name, obj=f)
+                                            else ""),
+        note="\n".join(filter(None, (f.original_name, upload_notes.get(f.pk)))), obj=f)
         for f in evidence]
     entries.sort(key=lambda entry: entry.at)
     return Timeline(entries=entries, supervisions=supervisions, evidence=evidence)
+
+
+def case_evidence(user: User, case_pk: int, evidence_pk: int) -> CaseEvidence:
+    """One evidence file of a case the user may open (the case page's scope); 404 otherwise."""
+    visible = cases(user).filter(pk=case_pk).values("pk")
+    return get_object_or_404(CaseEvidence.objects.filter(case__in=visible), pk=evidence_pk)
 
 
 @dataclass(frozen=True)

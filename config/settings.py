@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "compliance.notifications_context.unread_notifications",
             ],
         },
     },
@@ -150,7 +151,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+# Uploaded files (case evidence) are private: stored outside the web root and served only by
+# views that check the user's scope. No MEDIA_URL is served anywhere (WhiteNoise serves
+# STATIC_ROOT only); MEDIA_ROOT points at the same place so nothing lands in a public folder.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
+MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": PRIVATE_MEDIA_ROOT}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Case evidence: refuse larger files (a minute of 720p dashcam video fits in 20 MB).
+CASE_EVIDENCE_MAX_BYTES = int(os.environ.get("CASE_EVIDENCE_MAX_BYTES", str(20 * 1024 * 1024)))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -189,6 +201,9 @@ JURISDICTION_SNAP_METRES = float(os.environ.get("JURISDICTION_SNAP_METRES", "100
 
 # Certificates: expired up to this many days after valid-to, void beyond (RULES.md §2a).
 CERTIFICATE_VOID_AFTER_DAYS = int(os.environ.get("CERTIFICATE_VOID_AFTER_DAYS", "180"))
+
+# 查岗: minutes a monitoring desk has to answer a check-post, unless the sender sets another.
+CHECKPOST_ANSWER_WITHIN_MINUTES = int(os.environ.get("CHECKPOST_ANSWER_WITHIN_MINUTES", "10"))
 
 # Spreadsheet imports: refuse files larger than this before parsing.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
@@ -238,4 +253,39 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "apscheduler": {"level": "WARNING"}},
+}
+
+# Monthly assessments (考评, RULES.md §4; compliance.assessment). Assessed vehicle kinds: 两客一危.
+ASSESSMENT_KINDS = tuple(
+    os.environ.get("ASSESSMENT_KINDS", "coach,hazmat").replace(" ", "").split(","))
+# "terminal": a vehicle is connected (入网) when it has an active terminal bound in the registry or
+# reported in the month; "reported": when it has reported at least once up to the month's end.
+ASSESSMENT_CONNECTED_BY = os.environ.get("ASSESSMENT_CONNECTED_BY", "terminal")
+# Drift rate basis: "vehicle_days" (drift vehicle-days ÷ online vehicle-days, the mean of RULES.md
+# §3's daily drift-vehicle rate) or "vehicles" (vehicles with any drift day ÷ online vehicles).
+ASSESSMENT_DRIFT_BASIS = os.environ.get("ASSESSMENT_DRIFT_BASIS", "vehicle_days")
+# A unit that was sent no check-post in the month keeps the KPI's full points (the bureau did not
+# test it); False scores it zero.
+ASSESSMENT_UNTESTED_CHECKPOST_FULL = os.environ.get(
+    "ASSESSMENT_UNTESTED_CHECKPOST_FULL", "true").lower() in ("1", "true", "yes")
+# RULES.md §4 weights (points) and floors/ceilings; a bureau may change them without a deploy
+# of code, only of settings.
+ASSESSMENT_ENTERPRISE_WEIGHTS = {"access": 5, "online": 5, "completeness": 15, "validity": 15,
+                                 "drift": 10, "overspeed": 20, "fatigue": 20, "checkpost": 10}
+ASSESSMENT_DISTRICT_WEIGHTS = {"access": 5, "online": 10, "drift": 15, "completeness": 40,
+                               "validity": 30}
+ASSESSMENT_FLOORS = {"access": 0.90, "completeness": 0.70, "validity": 0.80}
+ASSESSMENT_DRIFT_CEILING = 0.05
+# 动态监督管理办法 art. 35: case handling rate below this is flagged.
+ASSESSMENT_HANDLING_FLOOR = 0.90
+# Enterprise risk grade: the worst grade any measure reaches (per online vehicle, per month;
+# unresolved = the enterprise's open cases). Defaults: "medium" from one counted violation or half
+# an hour of driving beyond the fatigue limit per vehicle, or any open case; "high" from three
+# violations or two hours beyond the limit per vehicle (a fleet driving over the limit every
+# week), or five open cases.
+ASSESSMENT_RISK_THRESHOLDS = {
+    "high": {"violations_per_vehicle": 3.0, "fatigue_hours_per_vehicle": 2.0,
+             "unresolved_cases": 5},
+    "medium": {"violations_per_vehicle": 1.0, "fatigue_hours_per_vehicle": 0.5,
+               "unresolved_cases": 1},
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("fleet/import/", include("fleet.importing.urls", namespace="importing")),
     path("fleet/", include("fleet.urls")),
     path("compliance/", include("compliance.urls")),
+    path("api/v1/", include("compliance.api.assessment_urls")),
     path("api/v1/", include("fleet.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

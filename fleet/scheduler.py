@@ -9,7 +9,10 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from compliance import case_jobs, daily_quality, replay_runs
+from compliance.assessment import rollup as assessment
+from compliance.bulletins import jobs as bulletins
 from compliance.runtime import silence, warnings
+from compliance.services import checkposts
 from fleet.telemetry import jobs
 
 
@@ -50,5 +53,20 @@ def build_scheduler() -> BlockingScheduler:
                       id="violation_cases")
     scheduler.add_job(_job(case_jobs.overdue_supervision_job), "interval", minutes=1,
                       id="overdue_supervision")
+    # 查岗: tell the sender of each check-post whose answer window closed unanswered.
+    scheduler.add_job(_job(checkposts.notify_missed_checkposts), "interval", minutes=1,
+                      id="missed_checkposts")
+    # Assessments (考评): the current month so far every night, after yesterday's quality
+    # figures (00:20); the month just over for the last time on the 1st at 01:00.
+    scheduler.add_job(_job(assessment.current_month_job), "cron", hour=0, minute=50,
+                      id="assessment_current_month")
+    scheduler.add_job(_job(assessment.previous_month_job), "cron", day=1, hour=1, minute=0,
+                      id="assessment_previous_month")
+    # Bulletins: last week's every Monday at 02:00, last month's review on the 2nd at 02:00
+    # (a day after the month's final assessment, which the review prints).
+    scheduler.add_job(_job(bulletins.weekly_job), "cron", day_of_week="mon", hour=2, minute=0,
+                      id="bulletin_weekly")
+    scheduler.add_job(_job(bulletins.monthly_job), "cron", day=2, hour=2, minute=0,
+                      id="bulletin_monthly")
     return scheduler
 

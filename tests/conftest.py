@@ -99,3 +99,18 @@ def _default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(scope="session")
+def _private_files(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("private")
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, _private_files):  # type: ignore[no-untyped-def]
+    """Uploaded evidence and published bulletins go to a temporary folder, never to the
+    checkout's var/private (tests that need a folder of their own override it again)."""
+    settings.MEDIA_ROOT = _private_files
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": _private_files}}}

@@ -1,5 +1,7 @@
 """Violations, the rule settings they were judged by, and what the rule pipeline keeps."""
 
+from compliance.models.assessment import MonthlyAssessment, RiskGrade, UnitType
+from compliance.models.bulletins import Bulletin
 from compliance.models.cases import (
     AssignmentState,
     Case,
@@ -28,6 +30,7 @@ from compliance.models.violations import ReviewStatus, Severity, Violation
 
 __all__ = [
     "AssignmentState",
+    "Bulletin",
     "Case",
     "CaseAssignment",
     "CaseEvent",
@@ -40,10 +43,12 @@ __all__ = [
     "Holiday",
     "Instruction",
     "InstructionTarget",
+    "MonthlyAssessment",
     "Notification",
     "Outcome",
     "ReplayRun",
     "ReviewStatus",
+    "RiskGrade",
     "RuleCheckpoint",
     "RuleSetting",
     "Severity",
@@ -51,6 +56,7 @@ __all__ = [
     "Stage",
     "Supervision",
     "TerminalWarning",
+    "UnitType",
     "VehicleDayQuality",
     "Violation",
 ]

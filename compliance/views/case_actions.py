@@ -14,12 +14,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.roles import Capability
 from compliance import selectors_cases as selectors
-from compliance.models import Case, CaseAssignment, Supervision
+from compliance.models import AssignmentState, Case, CaseAssignment, Supervision
 from compliance.services import cases as services
 from compliance.services.cases import CaseError
+from compliance.services.cases.core import conflict
 from compliance.views.violations import needs
 from fleet.models import District
 
@@ -88,11 +90,25 @@ def _int_or_raw(value: str) -> int | str | None:
 
 
 def _report(request: HttpRequest, case: Case) -> str:
-    services.report_result(assignment=_seen_assignment(request, case),
-                           outcome=request.POST.get("outcome", ""),
-                           fine_yuan=request.POST.get("fine_yuan", "").strip() or None,
-                           penalty_points=_int_or_raw(request.POST.get("penalty_points", "")),
-                           note=_note(request), actor=request.user)
+    """The result and the files sent with it (multipart ``files``): one transaction, so a
+    refused file leaves the report unsent and nothing stored."""
+    assignment = _seen_assignment(request, case)
+    uploads = request.FILES.getlist("files")
+    if uploads and assignment.state != (CaseAssignment.objects.filter(pk=assignment.pk)
+                                        .values_list("state", flat=True).first()):
+        raise conflict(case)  # a stale page: say so before judging the files
+    with services.evidence_transaction():
+        for upload in uploads:
+            services.add_evidence(case=case, assignment=assignment, upload=upload,
+                                  actor=request.user)
+        services.report_result(assignment=assignment,
+                               outcome=request.POST.get("outcome", ""),
+                               fine_yuan=request.POST.get("fine_yuan", "").strip() or None,
+                               penalty_points=_int_or_raw(request.POST.get("penalty_points", "")),
+                               note=_note(request), actor=request.user)
+    if uploads:
+        return ngettext("已反馈办理结果，附证据 %(n)d 件", "已反馈办理结果，附证据 %(n)d 件",
+                        len(uploads)) % {"n": len(uploads)}
     return _("已反馈办理结果")
 
 
@@ -115,9 +131,41 @@ def _verify(request: HttpRequest, case: Case) -> str:
 
 
 def _return(request: HttpRequest, case: Case) -> str:
+    """Every unit, or (double dispatch) the units ticked on the form."""
+    units = {a.district_id: a.district for a in case.assignments.exclude(
+        state=AssignmentState.WITHDRAWN).select_related("district")}
+    districts = None
+    if request.POST.get("choose_units"):
+        try:
+            wanted = {int(value) for value in request.POST.getlist("districts")}
+        except ValueError:
+            wanted = set()
+        districts = [units[pk] for pk in sorted(units) if pk in wanted]
+        if not districts or len(districts) != len(wanted):
+            raise CaseError(CaseError.INVALID_DISTRICTS, _("请选择要退回的承办区县"))
     services.return_case(case=_seen_case(request, case), actor=request.user,
-                         reason=_note(request))
-    return _("已退回区县")
+                         reason=_note(request), districts=districts)
+    names = [d.name for d in districts] if districts else [d.name for d in units.values()]
+    return _("已退回%(names)s") % {"names": "、".join(names)}
+
+
+def _chosen_district(request: HttpRequest, name: str) -> District:
+    try:
+        pk = int(request.POST.get(name, ""))
+    except ValueError:
+        pk = None
+    district = District.objects.visible_to(request.user).filter(pk=pk).first() if pk else None
+    if district is None:
+        raise CaseError(CaseError.INVALID_DISTRICTS, _("请选择改派的区县"))
+    return district
+
+
+def _redispatch(request: HttpRequest, case: Case) -> str:
+    leaving = _chosen_district(request, "from_district")
+    arriving = _chosen_district(request, "to_district")
+    services.redispatch_case(case=_seen_case(request, case), from_district=leaving,
+                             to_district=arriving, actor=request.user, reason=_note(request))
+    return _("已由%(from)s改派至%(to)s") % {"from": leaving.name, "to": arriving.name}
 
 
 def _archive(request: HttpRequest, case: Case) -> str:
@@ -148,6 +196,7 @@ def _reply(request: HttpRequest, case: Case) -> str:
 STEPS: dict[str, tuple[tuple[str, ...], Handler]] = {
     "dispatch": ((Capability.DISPATCH_CASES,), _dispatch),
     "dismiss": ((Capability.DISPATCH_CASES,), _dismiss),
+    "redispatch": ((Capability.DISPATCH_CASES,), _redispatch),
     "accept": ((Capability.HANDLE_CASES,), _accept),
     "report": ((Capability.HANDLE_CASES,), _report),
     "approve": ((Capability.APPROVE_CASES,), _approve),

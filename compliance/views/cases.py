@@ -13,12 +13,14 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.roles import Capability
 from compliance import selectors_cases as selectors
 from compliance.models import AssignmentState, Case, CaseAssignment, CaseState, Outcome
-from compliance.services.cases.core import DISTRICT_STAGES
+from compliance.services.cases.core import DISTRICT_STAGES, PENDING_ASSIGNMENT
+from compliance.services.cases.evidence import IMAGE_TYPES, KINDS
 from compliance.services.cases.policy import max_units
 from compliance.views.violations import needs
 from fleet.models import District
@@ -27,6 +29,8 @@ PAGE_SIZE = 50
 STATE_LABELS = dict(CaseState.choices)
 # The filters a supervisor reaches for; CaseFilter has more (the API uses them), shown on demand.
 MAIN_FILTERS = ("q", "state", "source", "district", "overdue", "supervised")
+# The file picker offers what the evidence service accepts (it checks the content anyway).
+ACCEPT_FILES = ",".join(f".{ext}" for kind in KINDS for ext in kind.extensions)
 
 
 
@@ -170,6 +174,29 @@ def _can_reply(user: Any, assignments: list[CaseAssignment]) -> bool:
     return bool(units & set(user.scope.district_ids))
 
 
+def _upload_units(user: Any, case: Case,
+                  unit_forms: list[UnitForms]) -> list[CaseAssignment] | None:
+    """Where the user may add evidence now: the city (None: the case itself) on a case not yet
+    archived, a district to its parts between signing and reporting; ``[]``: nowhere."""
+    if user.can(Capability.VERIFY_CASES) or user.can(Capability.SUPERVISE_CASES):
+        return None if case.state != CaseState.ARCHIVED else []
+    return [unit.assignment for unit in unit_forms if unit.report]
+
+
+def _redispatch_choices(user: Any, case: Case, active: list[CaseAssignment],
+                        leaves: list[District]) -> dict[str, Any] | None:
+    """改派: the units that may give their part up (not after reporting) and the districts that
+    may take it (not already on the case)."""
+    if not user.can(Capability.DISPATCH_CASES) or case.state not in DISTRICT_STAGES:
+        return None
+    movable = [a for a in active if a.state in (AssignmentState.DISPATCHED,
+                                                AssignmentState.ACCEPTED,
+                                                AssignmentState.RETURNED)]
+    taken = {a.district_id for a in active}
+    targets = [d for d in leaves if d.pk not in taken]
+    return {"units": movable, "targets": targets} if movable and targets else None
+
+
 @needs(Capability.VIEW_CASES)
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
@@ -185,15 +212,23 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "supervise": user.can(Capability.SUPERVISE_CASES) and state in DISTRICT_STAGES,
     }
     unit_forms = _unit_forms(user, case, active)
+    leaves = list(District.objects.visible_to(user).filter(children__isnull=True)
+                  .order_by("code")) if user.can(Capability.DISPATCH_CASES) else []
+    redispatch = _redispatch_choices(user, case, active, leaves)
+    upload_units = _upload_units(user, case, unit_forms)
     return render(request, "compliance/cases/case_detail.html", {
         "case": case, "assignments": assignments, "timeline": _timeline_rows(timeline.entries),
         "supervisions": timeline.supervisions, "evidence": timeline.evidence,
-        "city": city, "unit_forms": unit_forms,
-        "has_actions": any(city.values()) or bool(unit_forms),
+        "image_types": IMAGE_TYPES, "accept_files": ACCEPT_FILES,
+        "can_upload": upload_units is None or bool(upload_units), "upload_units": upload_units,
+        "city": city, "unit_forms": unit_forms, "redispatch": redispatch,
+        "return_units": active if city["verify"] and len(active) > 1 else [],
+        "has_actions": any(city.values()) or bool(unit_forms) or redispatch is not None,
         "can_reply": _can_reply(user, assignments),
-        "districts": District.objects.visible_to(user).filter(children__isnull=True)
-        .order_by("code") if city["dispatch"] else [],
+        "districts": leaves if city["dispatch"] else [],
         "two_units": max_units(case.source) > 1,
+        # A unit's own clock (double dispatch: one unit can be late, the other not).
+        "pending_states": [str(state) for state in PENDING_ASSIGNMENT], "now": timezone.now(),
         "outcomes": Outcome.choices,
         "map_data": _map_data(case), "map_tile_url": settings.MAP_TILE_URL,
     })

@@ -1,6 +1,10 @@
 /* Live map: the initial snapshot over HTTP, then updates over the websocket. Markers are drawn
  * on one canvas; below CLUSTER_BELOW_ZOOM nearby vehicles are merged into counted circles so
- * the whole fleet stays readable and fast. */
+ * the whole fleet stays readable and fast.
+ *
+ * config.mapId (default "map") names the map element; the counts ([data-count]), the status
+ * ([data-live-status]) and the filters ([data-filter]) are looked up inside config.root
+ * (default: the document) and are optional, so a page can embed just the map (dashboard). */
 (function () {
   "use strict";
   const KIND_COLOURS = {
@@ -15,6 +19,8 @@
     const vehicles = new Map();
     const filters = {kind: "", district: "", enterprise: "", plate: ""};
     let map, layer, renderer, redrawTimer = null;
+    const root = config.root || document;
+    const status = root.querySelector("[data-live-status]");
 
     function visible(v) {
       return (!filters.kind || v.kind === filters.kind)
@@ -42,7 +48,8 @@
         if (v.alarm) counts.alarm += 1;
       }
       for (const key of Object.keys(counts)) {
-        document.querySelector(`[data-count=${key}]`).textContent = counts[key];
+        const shownCount = root.querySelector(`[data-count=${key}]`);
+        if (shownCount) shownCount.textContent = counts[key];
       }
       const bounds = map.getBounds().pad(0.2);
       const inView = shown.filter((v) => bounds.contains([v.lat, v.lon]));
@@ -72,7 +79,7 @@
             .bindPopup(() => popup(v)).addTo(layer);
         }
       }
-      document.querySelector("[data-live-status]").dataset.shown = String(inView.length);
+      if (status) status.dataset.shown = String(inView.length);
     }
 
     function scheduleRedraw() {
@@ -87,19 +94,20 @@
     function connect() {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
       const socket = new WebSocket(`${scheme}://${location.host}${config.socketPath}`);
-      const status = document.querySelector("[data-live-status]");
-      socket.onopen = () => { status.textContent = config.labels.connected; status.className = "live-ok"; };
+      socket.onopen = () => {
+        if (status) { status.textContent = config.labels.connected; status.className = "live-ok"; }
+      };
       socket.onmessage = (event) => {
         const message = JSON.parse(event.data);
         if (message.type === "vehicles") apply(message.vehicles);
       };
       socket.onclose = () => {
-        status.textContent = config.labels.reconnecting; status.className = "live-bad";
+        if (status) { status.textContent = config.labels.reconnecting; status.className = "live-bad"; }
         setTimeout(connect, 3000);
       };
     }
 
-    FleetMap.create("map", config.mapOptions).then(async (created) => {
+    FleetMap.create(config.mapId || "map", config.mapOptions).then(async (created) => {
       map = created;
       renderer = L.canvas({padding: 0.3});
       layer = L.layerGroup().addTo(map);
@@ -111,7 +119,8 @@
     });
 
     for (const name of Object.keys(filters)) {
-      const input = document.querySelector(`[data-filter=${name}]`);
+      const input = root.querySelector(`[data-filter=${name}]`);
+      if (!input) continue;
       input.addEventListener("input", () => {
         filters[name] = name === "plate" ? input.value.trim().toUpperCase() : input.value;
         scheduleRedraw();

@@ -111,6 +111,11 @@ def test_language_switch_translates_home_page(district_a_user, client):
                     "E-waybills", "Map"):
         assert f">{english}</a>" in nav
     assert not CJK.search(nav), nav
+    # The dashboard's own words are English too (district names and plates are data).
+    assert "Violations today" in home
+    for chinese in ("今日违规", "主要违规类型", "未办结", "区县对比", "本辖区概况"):
+        assert chinese not in home
+    home = client.get(reverse("home") + "?view=registry").content.decode()  # registry overview
     for english in ("Supervised vehicles", "Transport enterprises", "Licensed personnel",
                     "Certificates void (over 180 days expired)", "Fleet composition",
                     "Vehicle type", "Taxi", "District operator", "Log out"):

@@ -1,6 +1,7 @@
 """The whole case loop in a real browser: a confirmed violation becomes a case, district A
-accepts and reports, the bureau returns it, the district reports again, the bureau verifies and
-archives — and the case page's timeline shows every step."""
+accepts, uploads a photo and reports with a document attached, the bureau returns it, the
+district reports again, the bureau verifies and archives — and the case page's timeline shows
+every step."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from compliance.models import CaseState
 from compliance.services import cases as services
 from tests import factories
 from tests.browser.conftest import login
+from tests.compliance import test_case_evidence as evidence_tests
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+private_media = evidence_tests.private_media  # the fixture: evidence in this test's folder
 
 
 def _as(page, live_server, username: str, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -25,7 +28,8 @@ def _state(page) -> str:  # type: ignore[no-untyped-def]
     return page.get_by_test_id("case-state").inner_text()
 
 
-def test_violation_to_archive(page, live_server, world, bureau_user, district_a_user):
+def test_violation_to_archive(page, live_server, world, bureau_user, district_a_user,
+                              private_media, tmp_path):
     violation = factories.make_violation(world.vehicle_a, district=world.district_a,
                                          review_status="confirmed")
     case = services.open_case_for_violation(violation=violation, actor=bureau_user)
@@ -38,10 +42,23 @@ def test_violation_to_archive(page, live_server, world, bureau_user, district_a_
     page.wait_for_url(url)
     page.get_by_test_id("accept").click()
     assert _state(page) == "办理中"
+    # A photo first (its thumbnail comes through the scoped file view), then the report with
+    # the interview record attached in the same submit.
+    photo, record = tmp_path / "现场照片.jpg", tmp_path / "询问笔录.pdf"
+    photo.write_bytes(evidence_tests.image_bytes("JPEG", size=(640, 480)))
+    record.write_bytes(evidence_tests.PDF)
+    page.get_by_test_id("evidence-files").set_input_files(str(photo))
+    page.get_by_test_id("evidence-upload").click()
+    thumbnail = page.locator("[data-testid=evidence] img")
+    thumbnail.wait_for()
+    assert page.evaluate("(img) => img.complete && img.naturalWidth",
+                         thumbnail.element_handle()) > 0
     page.get_by_test_id("outcome").select_option("education")
     page.get_by_test_id("result-note").fill("已约谈驾驶员")
+    page.get_by_test_id("report-files").set_input_files(str(record))
     page.get_by_test_id("report").click()
     assert _state(page) == "待核查"
+    assert "询问笔录.pdf" in page.get_by_test_id("evidence").inner_text()
 
     # The bureau returns it with a reason.
     _as(page, live_server, "bureau", url)
@@ -66,8 +83,8 @@ def test_violation_to_archive(page, live_server, world, bureau_user, district_a_
 
     rows = page.locator("[data-testid=timeline] tbody tr")
     actions = [rows.nth(i).get_attribute("data-action") for i in range(rows.count())]
-    assert actions == ["open", "dispatch", "accept", "report", "return", "report", "verify",
-                       "archive"]
+    assert actions == ["open", "dispatch", "accept", "evidence", "evidence", "report", "return",
+                       "report", "verify", "archive"]
     timeline = page.get_by_test_id("timeline").inner_text()
     for text in ("缺少约谈记录", "补充约谈记录", "已约谈驾驶员", "待核查 → 退回",
                  "已核查 → 已归档"):

@@ -17,6 +17,7 @@ def test_district_user_sees_only_own_vehicles(page, live_server, world, district
     factories.make_vehicle(world.enterprise_a, plate_number="辽L19999")
 
     login(page, live_server, "district_a", PASSWORD)
+    page.goto(f"{live_server.url}/?view=registry")  # the registry overview (home: dashboard)
     assert page.get_by_test_id("vehicle-total").inner_text() == "2"
 
     page.hover(".navmenu-label:has-text('登记')")  # the registry menu opens on hover

@@ -160,3 +160,21 @@ def test_case_page_shows_evidence_and_timeline(cast, client_for):
     assert reverse("compliance:violation_detail", args=[violation.pk]) in html
     assert 'data-testid="case-map"' in html
     assert 'data-action="open"' in html
+
+
+def test_case_page_marks_each_units_own_deadline(cast, client_for):
+    """双重派送: only the unit whose own deadline passed is shown late."""
+    case = services.open_case(source="illegal_operation", actor=cast.bureau,
+                              title="非法营运：无证载客", vehicle=cast.world.vehicle_b,
+                              district=cast.world.district_a)
+    services.accept_assignment(assignment=unit(case, cast.world.district_a), actor=cast.op_a)
+    late = unit(case, cast.world.district_b)
+    type(late).objects.filter(pk=late.pk).update(
+        deadline=timezone.now() - dt.timedelta(hours=1))
+    html = client_for(cast.bureau).get(reverse("compliance:case_detail", args=[case.pk])) \
+        .content.decode()
+    table = html[html.index('data-testid="assignments"'):html.index("</table>",
+                                                                    html.index("assignments"))]
+    rows = table.split("<tr")[2:]  # after the header row
+    late_rows = [row for row in rows if "deadline-late" in row]
+    assert len(late_rows) == 1 and cast.world.district_b.name in late_rows[0]

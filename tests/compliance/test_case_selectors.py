@@ -164,3 +164,42 @@ def test_case_detail_is_scoped(cast):
         selectors.case_detail(cast.op_b, case.pk)
     assert Case.objects.count() == 1
     assert dt.timedelta(0) < case.deadline - case.created_at
+
+
+def test_inbox_goes_by_each_units_own_deadline(cast, clock):
+    """双重派送: A signed for its part (a handling clock of days), B did not (its signing clock
+    ran out). The case's own deadline is the earliest of the two; each unit's inbox must go by
+    its own."""
+    case = services.open_case(source="illegal_operation", actor=cast.bureau,
+                              title="非法营运：无证载客", vehicle=cast.world.vehicle_b,
+                              district=cast.world.district_a)
+    a, b = unit(case, cast.world.district_a), unit(case, cast.world.district_b)
+    clock.advance(hours=1)
+    services.accept_assignment(assignment=a, actor=cast.op_a)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    case.refresh_from_db()
+    moment = b.deadline + dt.timedelta(hours=1)  # B is late, A has days left
+    assert a.deadline > moment + selectors.DUE_SOON
+    assert case.deadline == b.deadline < moment  # the case is overdue as a whole
+
+    inbox_a = selectors.district_inbox(cast.op_a, now=moment)
+    assert ids(inbox_a.overdue) == set() and ids(inbox_a.due_soon) == set()
+    inbox_b = selectors.district_inbox(cast.op_b, now=moment)
+    assert ids(inbox_b.overdue) == {case.pk} and ids(inbox_b.new) == {case.pk}
+
+    # Later A's clock is near its end, B's still past: A "due soon", B "overdue".
+    soon = a.deadline - dt.timedelta(hours=3)
+    assert ids(selectors.district_inbox(cast.op_a, now=soon).due_soon) == {case.pk}
+    assert ids(selectors.district_inbox(cast.op_a, now=soon).overdue) == set()
+    assert ids(selectors.district_inbox(cast.op_b, now=soon).overdue) == {case.pk}
+
+    # Someone working for both units: the case is overdue for B's part only.
+    both = User.objects.create_user(username="both", password="x", level="district",
+                                    role="district_operator")
+    both.districts.set([cast.world.district_a, cast.world.district_b])
+    inbox = selectors.district_inbox(both, now=moment)
+    assert [row.assignment.district_id for row in inbox.overdue] == [cast.world.district_b.pk]
+    inbox = selectors.district_inbox(both, now=soon)
+    assert [row.assignment.district_id for row in inbox.due_soon] == [cast.world.district_a.pk]
+    assert [row.assignment.district_id for row in inbox.overdue] == [cast.world.district_b.pk]

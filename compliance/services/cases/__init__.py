@@ -18,10 +18,14 @@ deadline, and notifications sent on commit. Errors are ``CaseError`` with a stab
 - supervise: ``supervise_case`` (city, supervise_cases), ``raise_overdue_supervision`` (the
   scheduler); state unchanged, ``supervised`` set
 - reply: ``reply_supervision`` — operators or leaders of a unit on the case
+- evidence: ``add_evidence`` — the unit handling its part (handle_cases, accepted/returned) or
+  the city (verify_cases / supervise_cases) before archiving; state unchanged. Evidence is never
+  changed or removed. ``evidence_transaction`` joins uploads and another step in one transaction.
 """
 
 from compliance.services.cases.dispatching import dismiss_case, dispatch_case, redispatch_case
 from compliance.services.cases.errors import CaseError
+from compliance.services.cases.evidence import add_evidence, evidence_transaction
 from compliance.services.cases.handling import (
     accept_assignment,
     approve_result,
@@ -45,10 +49,12 @@ from compliance.services.cases.verification import archive_case, return_case, ve
 __all__ = [
     "CaseError",
     "accept_assignment",
+    "add_evidence",
     "approve_result",
     "archive_case",
     "dismiss_case",
     "dispatch_case",
+    "evidence_transaction",
     "mark_read",
     "open_case",
     "open_case_for_violation",

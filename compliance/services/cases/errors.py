@@ -14,6 +14,12 @@ class CaseError(Exception):
     DISTRICT_UNKNOWN = "district_unknown"
     INVALID_RESULT = "invalid_result"
     INVALID_INPUT = "invalid_input"
+    # Evidence files (compliance.services.cases.evidence); nothing is stored when refused.
+    EVIDENCE_EMPTY = "evidence_empty"
+    EVIDENCE_TOO_LARGE = "evidence_too_large"
+    EVIDENCE_TYPE = "evidence_type"  # the content is none of the accepted kinds
+    EVIDENCE_EXTENSION = "evidence_extension"  # the name's extension says another kind
+    EVIDENCE_DAMAGED = "evidence_damaged"  # the right kind, but it does not decode
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

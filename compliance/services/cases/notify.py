@@ -15,6 +15,12 @@ verifiers), ``case_returned`` (the city returned a result), ``case_supervised`` 
 district's operators and leaders), ``supervision_replied`` (to whoever raised it, or the city's
 supervisors for automatic ones).
 
+Duty supervision kinds (no case; ``"case": null`` in the message, sent by ``notify_duty``):
+``instruction_issued`` (指令下发, to the operators and leaders of each target district),
+``instruction_acknowledged`` (to the issuer), ``checkpost_sent`` (查岗, to the desk that must
+answer: the district's staff or the enterprise's officers), ``checkpost_answered`` and
+``checkpost_missed`` (to the sender).
+
 Recipients are found by role capability and district, never the actor themself. Bureau
 administrators hold every capability for maintenance, not as workflow staff: they are not
 notified. Titles are stored in the platform's default language (the recipient's may differ from
@@ -28,7 +34,6 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -40,6 +45,7 @@ from accounts.models import User
 from accounts.roles import Level, Role
 from compliance.models import Case, Notification
 from compliance.services.cases.core import roles_with
+from fleet.live.sender import sender
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +100,11 @@ def notify(users: Iterable[User], *, kind: str, title: Any, case: Case,
 
 
 def _send(messages: list[tuple[int, dict[str, Any]]]) -> None:
-    """Best effort: the notification row is committed whatever happens to the live push."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    send = async_to_sync(layer.group_send)
-    for user_id, message in messages:
-        try:
-            send(user_group(user_id), message)
-        except Exception:
-            log.exception("notification push to user %s failed", user_id)
+    """Best effort: the notification row is committed whatever happens to the live push. Through
+    the process's one channel-layer loop (fleet.live.sender): async_to_sync here failed whenever
+    the caller's thread already ran an event loop, and paid for new connections each time."""
+    sender.send_many(get_channel_layer(), [(user_group(user_id), message)
+                                           for user_id, message in messages])
 
 
 def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
@@ -113,3 +114,26 @@ def mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:
     if ids is not None:
         queryset = queryset.filter(pk__in=list(ids))
     return queryset.update(read_at=timezone.now())
+
+
+DUTY_KINDS = ("instruction_issued", "instruction_acknowledged", "checkpost_sent",
+              "checkpost_answered", "checkpost_missed")
+
+
+def notify_duty(users: Iterable[User], *, kind: str, title: Any, url: str,
+                actor: User | None, params: dict[str, Any]) -> list[Notification]:
+    """As ``notify`` for the duty-supervision kinds, which concern no case: rows now, the same
+    channel message (with ``case`` null) after the commit."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text = (str(title) % params)[:200]
+    recipients = {u.pk for u in users} - ({actor.pk} if actor is not None else set())
+    if not recipients:
+        return []
+    rows = Notification.objects.bulk_create(
+        [Notification(user_id=pk, kind=kind, title=text, url=url) for pk in sorted(recipients)])
+    messages = [(row.user_id, {"type": MESSAGE_TYPE, "notification": {
+        "id": row.pk, "kind": kind, "title": text, "url": url, "case": None,
+        "created_at": timezone.localtime(row.created_at).isoformat()}})
+        for row in rows]
+    transaction.on_commit(partial(_send, messages))
+    return rows
