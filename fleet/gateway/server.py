@@ -23,6 +23,7 @@ from fleet.gateway.downlink import (
     DownlinkTimeout,
     TerminalOffline,
 )
+from fleet.gateway.offline import OfflineEvents
 from fleet.gateway.records import Record, TerminalEvent
 from fleet.gateway.session import Session
 from fleet.gateway.sink import RecordSink, SinkUnavailable
@@ -70,6 +71,7 @@ class GatewayServer:
         self._redis: Any = None
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.offline_events = OfflineEvents(self.sink.publish, self.stats)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, *, load_directory: bool = True) -> None:
@@ -83,6 +85,7 @@ class GatewayServer:
             limit=READ_SIZE,
         )
         self._spawn(self._sweep())
+        self._spawn(self.offline_events.run())
         if cfg.directory_refresh_s > 0:
             self._spawn(self._refresh_directory())
         if cfg.metrics_port is not None:
@@ -135,6 +138,7 @@ class GatewayServer:
             await asyncio.gather(*late, return_exceptions=True)
         for task in self._background:
             task.cancel()
+        await self.offline_events.flush(self.config.shutdown_grace_s)
         if self._background:
             # Bounded: a task that does not honour its cancellation must not keep the process
             # alive (SIGTERM would then never end the gateway).
@@ -200,18 +204,10 @@ class GatewayServer:
             session.closed()
             writer.close()
             if info is not None and not self._closing:
-                await self._offline(session, info)
-
-    async def _offline(self, session: Session, info: Any) -> None:
-        """Best effort: the pipeline also infers 'offline' from the absence of fixes."""
-        now = datetime.now(UTC)
-        event = TerminalEvent(info.sim, info.vehicle_id, info.plate, "offline", now, now,
-                              session.close_reason or "eof")
-        try:
-            await asyncio.wait_for(self.sink.publish([event]), 1.0)
-            self.stats.published([event])
-        except Exception:
-            self.stats.error("event_dropped")
+                now = datetime.now(UTC)
+                self.offline_events.add(TerminalEvent(info.sim, info.vehicle_id, info.plate,
+                                                      "offline", now, now,
+                                                      session.close_reason or "eof"))
 
     def bind(self, session: Session) -> None:
         assert session.info is not None
