@@ -2,6 +2,8 @@
 
 import asyncio
 import datetime as dt
+import gzip
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from fleet.live.publisher import LivePublisher
 from fleet.models import VehicleState
+from tests import factories
 from tests.telemetry.fixtures import fix
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +87,21 @@ def test_snapshot_is_scoped(world, district_a_user, client_for):
                                     location=Point(122.07, 41.12, srid=4326))
     body = client_for(district_a_user).get("/fleet/live/snapshot.json").json()
     assert [v["plate"] for v in body["vehicles"]] == ["辽L10001"]
+    row = body["vehicles"][0]
+    assert (row["lon"], row["lat"], row["online"], row["alarm"]) == (122.07, 41.12, True, False)
+    assert dt.datetime.fromisoformat(row["time"]) == at
+    # Compressed for browsers that accept it (the whole city is megabytes of JSON; Django
+    # leaves bodies under 200 bytes alone, so a few more vehicles).
+    for n in range(3):
+        vehicle = factories.make_vehicle(world.enterprise_a, plate_number=f"辽L4{n:04d}")
+        VehicleState.objects.create(vehicle=vehicle, fix_time=at, received_at=at,
+                                    location=Point(122.07, 41.12, srid=4326))
+    client = client_for(district_a_user)
+    body = client.get("/fleet/live/snapshot.json").json()
+    assert len(body["vehicles"]) == 4
+    zipped = client.get("/fleet/live/snapshot.json", HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.content)) == body
 
 
 
