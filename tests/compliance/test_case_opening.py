@@ -59,10 +59,9 @@ def test_open_writes_event_audit_and_the_dispatch_deadline(cast):
                                      action="case_open").count() == 1
 
 
-@pytest.mark.parametrize("source", CaseSource.values)
+# Violation cases are opened from a violation: their policy is tested in test_case_violations.
+@pytest.mark.parametrize("source", [s for s in CaseSource.values if s != CaseSource.VIOLATION])
 def test_dispatch_policy_defaults_and_override(cast, source):
-    if source == CaseSource.VIOLATION:
-        pytest.skip("violation cases are opened from a violation (test_case_violations)")
     case = new_case(cast, source=source)
     expected = CaseState.DISPATCHED if AUTO_DISPATCH_DEFAULTS[source] else CaseState.NEW
     assert case.state == expected

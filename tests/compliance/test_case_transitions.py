@@ -76,11 +76,9 @@ def cast(world, bureau_user, district_a_user, district_b_user, enterprise_a_user
     return make_cast(world, bureau_user, district_a_user, district_b_user, enterprise_a_user)
 
 
-@pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize(("state", "step"), [(state, step) for step in STEPS for state in STATES
+                                              if (state, step) not in NO_UNIT])
 def test_transition_table(cast, state, step):
-    if (state, step) in NO_UNIT:
-        pytest.skip("no unit to act on")
     case = drive(cast, new_case(cast), state)
     events, audits = CaseEvent.objects.count(), AuditEvent.objects.count()
     act = _steps(cast)[step]
