@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Scope
 from compliance.models import ReviewStatus, Violation
+from fleet.live.groups import scoped_groups
 from fleet.live.sender import sender
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,7 @@ def enterprise_group(enterprise_id: int) -> str:
 
 
 def groups_for_scope(scope: Scope) -> list[str]:
-    if scope.everything:
-        return [CITY]
-    groups = [district_group(pk) for pk in scope.district_ids]
-    if scope.enterprise_id is not None:
-        groups.append(enterprise_group(scope.enterprise_id))
-    return groups
+    return scoped_groups(scope, city=CITY, district=district_group, enterprise=enterprise_group)
 
 
 def groups_for_violation(violation: Violation) -> list[str]:
