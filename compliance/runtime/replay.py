@@ -122,9 +122,8 @@ def replay(*, start: dt.datetime, end: dt.datetime, vehicle_ids: Sequence[int],
                                                     {w.id for w in written})
                 owned = writer.owners(connection.connection, [VehicleFindings(
                     vehicle_id, findings, config.effective, end)], facts)
-                for row, district_id in owned:
-                    result.replayed[(row.finding.episode.rule, district_id,
-                                     vehicle.enterprise_id)] += 1
+                for rule, district_id in owned:
+                    result.replayed[(rule, district_id, vehicle.enterprise_id)] += 1
         if progress is not None:
             progress(min(offset + CHUNK, len(vehicle_ids)), len(vehicle_ids), result.fixes)
     stored = (Violation.objects.filter(vehicle__in=vehicle_ids, started_at__gte=start,

@@ -178,12 +178,12 @@ class ViolationWriter:
 
     # -- steps --------------------------------------------------------------------------------
     def owners(self, conn: psycopg.Connection, batch: list[VehicleFindings],
-               facts: Facts) -> list[tuple[_Row, int]]:
-        """Each finding with the district that owns it, nothing written (replay's counts)."""
+               facts: Facts) -> list[tuple[str, int]]:
+        """(rule, owning district) of each finding, nothing written (replay's counts)."""
         rows = self._rows(batch, facts)
         with conn.cursor() as cursor:
             self._locate_all(cursor, rows, facts)
-        return [(row, row.district_id) for row in rows]
+        return [(row.finding.episode.rule, row.district_id) for row in rows]
 
     @staticmethod
     def _rows(batch: list[VehicleFindings], facts: Facts) -> list[_Row]:
