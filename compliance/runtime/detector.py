@@ -66,6 +66,9 @@ class Detector:
         self._to_checkpoint: set[int] = set()
         self._last_checkpoint = time.monotonic()
         self.findings_written = 0
+        from compliance.live import prepare  # imported where used, as in _after_commit
+
+        prepare()
 
     # -- freshness ----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -119,7 +122,9 @@ class Detector:
         vehicle = self.facts.vehicles.get(vehicle_id)
         if vehicle is None:
             return
-        state = self.states.setdefault(vehicle_id, VehicleRules(vehicle_id))
+        state = self.states.get(vehicle_id)
+        if state is None:  # not setdefault: building a VehicleRules costs more than a fix
+            state = self.states[vehicle_id] = VehicleRules(vehicle_id)
         config = self.configs.get(vehicle.district_id, vehicle.kind)
         for item in items:
             state.feed(item, self.facts, config)
