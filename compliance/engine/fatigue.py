@@ -28,6 +28,10 @@ class FatigueSettings:
     night_start: dt.time = dt.time(22, 0)
     night_end: dt.time = dt.time(6, 0)
 
+    @property
+    def lowest_limit(self) -> dt.timedelta:
+        return min(self.day_limit, self.night_limit)
+
     def limit_at(self, moment: dt.datetime) -> dt.timedelta:
         night = is_night(moment, self.night_start, self.night_end)
         return self.night_limit if night else self.day_limit
@@ -54,6 +58,12 @@ class ContinuousDriving:
 def _drive(state: ContinuousDriving, start: dt.datetime, end: dt.datetime,
            settings: FatigueSettings) -> Episode | None:
     """Accumulate the driving interval [start, end]; return an episode opened inside it."""
+    after = state.driving + (end - start)
+    if state.episode is None and after <= settings.lowest_limit:
+        # Under both limits whatever the hour: nothing to open, nothing over (the common case;
+        # it spares the night-boundary search on every fix of the first hours of a drive).
+        state.driving = after
+        return None
     opened = None
     cuts = [start, *night_boundaries(start, end, settings.night_start, settings.night_end), end]
     for seg_start, seg_end in itertools.pairwise(cuts):

@@ -36,7 +36,7 @@ from fleet.telemetry.wire import BusRecord
 log = logging.getLogger(__name__)
 # Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
 # then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 _LOAD_CHECKPOINTS = """
 SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)
