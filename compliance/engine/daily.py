@@ -33,6 +33,7 @@ WEEK_WINDOW = Window(dt.timedelta(days=7), dt.timedelta(hours=44), "7d")
 class DailyDriving:
     last: RuleFix | None = None
     intervals: deque[tuple[dt.datetime, dt.datetime]] = field(default_factory=deque)
+    kept: dt.timedelta = ZERO  # the sum of ``intervals``: no window can see more than this
     episodes: dict[str, Episode] = field(default_factory=dict)  # open, per window
     closed: list[Episode] = field(default_factory=list)
 
@@ -76,17 +77,23 @@ def step(state: DailyDriving, fix: RuleFix, windows: tuple[Window, ...] = (DAY_W
     state.last = fix
     if previous is None:
         return []
+    intervals = state.intervals
     if is_driving(previous, fix):
-        if state.intervals and state.intervals[-1][1] == previous.time:
-            state.intervals[-1] = (state.intervals[-1][0], fix.time)
+        if intervals and intervals[-1][1] == previous.time:
+            intervals[-1] = (intervals[-1][0], fix.time)
         else:
-            state.intervals.append((previous.time, fix.time))
+            intervals.append((previous.time, fix.time))
+        state.kept += fix.time - previous.time
     # Keep what the windows ending anywhere in (previous, fix] still see: the crossings below
     # are searched there. Pruning from fix.time made a long silence drop the driving first, so
     # an episode "ended" one second after the silence began instead of when the sum fell back.
-    horizon = previous.time - max(w.span for w in windows)
-    while state.intervals and state.intervals[0][1] <= horizon:
-        state.intervals.popleft()
+    horizon = previous.time - (windows[0].span if len(windows) == 1
+                               else max(w.span for w in windows))
+    while intervals and intervals[0][1] <= horizon:
+        first, last = intervals.popleft()
+        state.kept -= last - first
+    if not state.episodes and all(state.kept <= w.limit for w in windows):
+        return []  # no window can be over its limit: nothing opens (most fixes)
     opened = []
     for window in windows:
         total = driving_in(state, fix.time, window.span)

@@ -35,14 +35,14 @@ class OverspeedSettings:
 
 
 def limit_in_force(fix: RuleFix, kind: str, settings: OverspeedSettings) -> float | None:
-    limits = [] if fix.limit_kmh is None else [fix.limit_kmh]
+    limit = fix.limit_kmh
     if kind == "hazmat":
-        limits.append(settings.hazmat_expressway_cap if fix.on_expressway
-                      else settings.hazmat_cap)
-    if (kind == "coach" and fix.limit_kmh is not None
+        cap = settings.hazmat_expressway_cap if fix.on_expressway else settings.hazmat_cap
+        return cap if limit is None else min(limit, cap)
+    if (kind == "coach" and limit is not None
             and is_night(fix.time, settings.night_start, settings.night_end)):
-        limits.append(fix.limit_kmh * settings.coach_night_factor)
-    return min(limits) if limits else None
+        return min(limit, limit * settings.coach_night_factor)
+    return limit
 
 
 @dataclass

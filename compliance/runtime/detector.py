@@ -110,7 +110,8 @@ class Detector:
             self._restore(conn, firsts)
         self.facts.geometry.warm(*fix_places(per_vehicle.values()))
         for vehicle_id, items in per_vehicle.items():
-            self.feed(vehicle_id, sorted(items, key=order_key))
+            # Usually one report per vehicle per batch: nothing to order.
+            self.feed(vehicle_id, items if len(items) == 1 else sorted(items, key=order_key))
         written = self.write_findings(conn, per_vehicle)
         if time.monotonic() - self._last_checkpoint >= settings.RULES_CHECKPOINT_EVERY_S:
             self.checkpoint(conn)

@@ -165,9 +165,10 @@ class VehicleRules:
         alarm_word = item.alarm | (alarms.VIDEO_LOST_BIT if item.video_lost else 0)
         # Level signals set in the previous report: this report decides (still set: the
         # episode runs on; clear: it ends here), however long since, so no quiet close.
-        held = {"device_fault": bool(self.last_alarm & alarms.FAULT_MASK),
-                "camera_blocked": self.occluded}
+        fault_held = bool(self.last_alarm & alarms.FAULT_MASK)
+        camera_held = self.occluded
         if self.alarms.open:
+            held = {"device_fault": fault_held, "camera_blocked": camera_held}
             for rule in list(self.alarms.open):  # close terminal-alarm episodes gone quiet
                 if rule in config.alarms and not held.get(rule):
                     alarms.expire(self.alarms, item.time, config.alarms[rule], rule)
@@ -175,7 +176,7 @@ class VehicleRules:
             settings = config.alarms["device_fault"]
             for rule, flag in alarms.bit_signals(alarm_word, self.last_alarm):
                 self._emit(alarms.signal(self.alarms, rule, flag, item.time, settings,
-                                         held=held["device_fault"]), config)
+                                         held=fault_held), config)
         self.last_alarm = alarm_word
         # RULES.md §2a: a non-zero video-occlusion item 0x16 is camera_blocked, like the DSM
         # code; it runs while reports carry it and ends at the first report without it.
@@ -183,7 +184,7 @@ class VehicleRules:
             self._emit(alarms.signal(self.alarms, "camera_blocked",
                                      "report" if item.occluded else "end", item.time,
                                      config.alarms["camera_blocked"],
-                                     {"type": "video_occluded"}, held=held["camera_blocked"]),
+                                     {"type": "video_occluded"}, held=camera_held),
                        config)
         self.occluded = item.occluded
         positioned = item.lon is not None and item.lat is not None

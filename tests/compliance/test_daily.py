@@ -48,3 +48,18 @@ def test_coach_weekly_window():
     fixes = shifts(7, 7, 17)
     opened, _ = run(fixes, (daily.DAY_WINDOW, daily.WEEK_WINDOW))
     assert [e.measured["window"] for e in opened] == ["7d"]
+
+
+def test_kept_driving_is_the_sum_of_the_intervals_kept():
+    """``kept`` lets most fixes skip the window sums: it must stay the exact sum of the
+    intervals through merges, new intervals and pruning (nine 5 h shifts; the day window
+    prunes, the coach windows keep the week)."""
+    for windows, expected in (((daily.DAY_WINDOW,), {"24h"}),
+                              ((daily.DAY_WINDOW, daily.WEEK_WINDOW), {"24h", "7d"})):
+        state = daily.DailyDriving()
+        opened = []
+        for fix in shifts(9, 5, 7):
+            opened += daily.step(state, fix, windows)
+            assert state.kept == sum((b - a for a, b in state.intervals), hours(0))
+        # 5 h twice in 24 h is over 8 h, and 45 h in the week over 44 h: the skip hid nothing.
+        assert {e.measured["window"] for e in opened} == expected
