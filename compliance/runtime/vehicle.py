@@ -161,6 +161,37 @@ class VehicleRules:
         self.last_report = item.time
         self.via_gateway = item.via_gateway
         acc_on = bool(item.status & 1)
+        if (item.alarm or item.video_lost or item.occluded or self.last_alarm or self.occluded
+                or self.alarms.open):  # most reports carry no level signal and close nothing
+            self._levels(item, config)
+        positioned = item.lon is not None and item.lat is not None
+        if config.on("device_fault"):
+            self._emit(quality.no_fix_step(self.no_fix, item.time, acc_on=acc_on,
+                                           positioned=positioned, limit=config.no_fix_limit),
+                       config)
+        if not positioned or item.lon is None or item.lat is None:
+            return
+        drift_reason = self._drift_reason(item)
+        if drift_reason is not None:
+            implied = self._implied_kmh(item)
+            self._emit(quality.drift_record(item.time, implied, drift_reason), config,
+                       lon=item.lon, lat=item.lat)
+            return
+        self.last_valid = (item.time, item.lon, item.lat)
+        geometry = facts.geometry
+        x, y = geometry.xy(item.lon, item.lat)
+        road = geometry.road_at(x, y)
+        zones = geometry.zones_at(item.lon, item.lat, x, y)
+        fix = RuleFix(item.time, item.lon, item.lat, item.speed_kmh, item.status, item.alarm,
+                      geometry.speed_limit(road, zones, item.time),
+                      road.expressway if road is not None else False)
+        previous = self.last_fix
+        self.last_fix = fix
+        self._time_rules(fix, previous, vehicle, facts, config)
+        self._place_rules(fix, previous, x, y, zones, vehicle, facts, config)
+
+    def _levels(self, item: FixIn, config: RuleConfig) -> None:
+        """The report's level signals: device-fault bits, video loss and occlusion."""
         # RULES.md §2 device_fault covers video loss (item 0x15) with the fault bits.
         alarm_word = item.alarm | (alarms.VIDEO_LOST_BIT if item.video_lost else 0)
         # Level signals set in the previous report: this report decides (still set: the
@@ -187,31 +218,6 @@ class VehicleRules:
                                      {"type": "video_occluded"}, held=camera_held),
                        config)
         self.occluded = item.occluded
-        positioned = item.lon is not None and item.lat is not None
-        if config.on("device_fault"):
-            self._emit(quality.no_fix_step(self.no_fix, item.time, acc_on=acc_on,
-                                           positioned=positioned, limit=config.no_fix_limit),
-                       config)
-        if not positioned or item.lon is None or item.lat is None:
-            return
-        drift_reason = self._drift_reason(item)
-        if drift_reason is not None:
-            implied = self._implied_kmh(item)
-            self._emit(quality.drift_record(item.time, implied, drift_reason), config,
-                       lon=item.lon, lat=item.lat)
-            return
-        self.last_valid = (item.time, item.lon, item.lat)
-        geometry = facts.geometry
-        x, y = geometry.xy(item.lon, item.lat)
-        road = geometry.road_at(x, y)
-        zones = geometry.zones_at(item.lon, item.lat, x, y)
-        fix = RuleFix(item.time, item.lon, item.lat, item.speed_kmh, item.status, item.alarm,
-                      geometry.speed_limit(road, zones, item.time),
-                      road.expressway if road is not None else False)
-        previous = self.last_fix
-        self.last_fix = fix
-        self._time_rules(fix, previous, vehicle, facts, config)
-        self._place_rules(fix, previous, x, y, zones, vehicle, facts, config)
 
     def _drift_reason(self, item: FixIn) -> str | None:
         if item.flags is not None:  # replay: the flags stored when the fix arrived
