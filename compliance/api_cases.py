@@ -59,7 +59,7 @@ from compliance.models import AssignmentState, Case, CaseAssignment, Notificatio
 from compliance.services import cases as services
 from compliance.services.cases import CaseError
 from compliance.services.cases.core import not_found
-from compliance.views.case_files import evidence_response
+from compliance.views.case_files import serve_evidence
 
 STATUS = {CaseError.NOT_FOUND: status.HTTP_404_NOT_FOUND,
           CaseError.FORBIDDEN: status.HTTP_403_FORBIDDEN,
@@ -311,8 +311,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             evidence = selectors.case_evidence(request.user, int(pk), int(evidence_pk))
         except Http404:
             return refused(not_found())
-        return evidence_response(evidence, inline=request.query_params.get("inline") == "1",
-                                 thumbnail=request.query_params.get("thumb") == "1")
+        return serve_evidence(evidence, actor=request.user,
+                              inline=request.query_params.get("inline") == "1",
+                              thumbnail=request.query_params.get("thumb") == "1", channel="api")
 
     @extend_schema(responses=InboxOut)
     @action(detail=False, methods=["get"])

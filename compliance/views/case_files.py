@@ -27,13 +27,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts import audit
+from accounts.models import User
 from accounts.roles import Capability
 from compliance import selectors_cases as selectors
 from compliance.documents.case_file import case_file_context
 from compliance.documents.images import thumbnail_jpeg
 from compliance.documents.pdf import render_pdf
 from compliance.models import CaseEvidence
-from compliance.services.cases import CaseError, add_evidence, evidence_transaction
+from compliance.services.cases import (
+    CaseError,
+    add_evidence,
+    evidence_transaction,
+    record_evidence_read,
+)
 from compliance.services.cases.evidence import IMAGE_TYPES
 from compliance.views.violations import needs
 
@@ -102,11 +108,20 @@ def evidence_response(evidence: CaseEvidence, *, inline: bool = False,
     return response
 
 
+def serve_evidence(evidence: CaseEvidence, *, actor: User, inline: bool, thumbnail: bool,
+                   channel: str) -> HttpResponse:
+    """The response, and the audit row of an opening of the file itself (portal and API)."""
+    response = evidence_response(evidence, inline=inline, thumbnail=thumbnail)
+    if not thumbnail:
+        record_evidence_read(evidence=evidence, actor=actor, inline=inline, channel=channel)
+    return response
+
+
 @needs(Capability.VIEW_CASES)
 def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> HttpResponse:
     evidence = selectors.case_evidence(request.user, pk, evidence_pk)
-    return evidence_response(evidence, inline=request.GET.get("inline") == "1",
-                             thumbnail=request.GET.get("thumb") == "1")
+    return serve_evidence(evidence, actor=request.user, inline=request.GET.get("inline") == "1",
+                          thumbnail=request.GET.get("thumb") == "1", channel="portal")
 
 
 @needs(Capability.VIEW_CASES)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from accounts.models import AuditEvent
 from compliance.models import CaseEvent, CaseEvidence, CaseState
 from compliance.services import cases as services
 from tests.compliance import test_case_evidence as evidence_tests
@@ -197,3 +198,19 @@ def test_api_refusals_are_typed(cast, client_for, private_media, settings, files
     response = client_for(cast.op_a).post(f"{API}{case.pk}/evidence/", {"files": files()})
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert not CaseEvidence.objects.exists() and stored_files(private_media) == []
+
+
+def test_each_opening_of_a_file_is_audited(cast, client_for, private_media):
+    """Portal and API downloads write an audit row (who, which file, inline or not); the case
+    page's thumbnails and refused requests do not."""
+    case = drive(cast, new_case(cast), CaseState.ACCEPTED)
+    photo = services.add_evidence(case=case, upload=jpeg_upload("车头.jpg"), actor=cast.op_a)
+    before = AuditEvent.objects.filter(action="evidence_download").count()
+    client_for(cast.op_a).get(file_url(photo), {"thumb": "1"})
+    assert client_for(cast.op_b).get(file_url(photo)).status_code == 404
+    assert client_for(cast.op_a).get(file_url(photo), {"inline": "1"}).status_code == 200
+    assert client_for(cast.bureau).get(f"{API}{case.pk}/evidence/{photo.pk}/").status_code == 200
+    rows = AuditEvent.objects.filter(action="evidence_download").order_by("pk")[before:]
+    assert [(r.actor, r.object_id, r.detail["evidence"], r.detail["inline"], r.detail["channel"])
+            for r in rows] == [(cast.op_a, str(case.pk), photo.pk, True, "portal"),
+                               (cast.bureau, str(case.pk), photo.pk, False, "api")]

@@ -21,11 +21,16 @@ deadline, and notifications sent on commit. Errors are ``CaseError`` with a stab
 - evidence: ``add_evidence`` — the unit handling its part (handle_cases, accepted/returned) or
   the city (verify_cases / supervise_cases) before archiving; state unchanged. Evidence is never
   changed or removed. ``evidence_transaction`` joins uploads and another step in one transaction.
+  ``record_evidence_read`` audits each opening of a file (portal or API).
 """
 
 from compliance.services.cases.dispatching import dismiss_case, dispatch_case, redispatch_case
 from compliance.services.cases.errors import CaseError
-from compliance.services.cases.evidence import add_evidence, evidence_transaction
+from compliance.services.cases.evidence import (
+    add_evidence,
+    evidence_transaction,
+    record_evidence_read,
+)
 from compliance.services.cases.handling import (
     accept_assignment,
     approve_result,
@@ -61,6 +66,7 @@ __all__ = [
     "open_cases_for_violations",
     "open_missing_violation_cases",
     "raise_overdue_supervision",
+    "record_evidence_read",
     "redispatch_case",
     "reject_result",
     "reply_supervision",

@@ -46,6 +46,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, ImageFile
 
+from accounts import audit
 from accounts.models import User
 from accounts.roles import Capability
 from compliance.models import AssignmentState, Case, CaseAssignment, CaseEvidence, CaseState
@@ -266,3 +267,14 @@ def add_evidence(*, case: Case, assignment: CaseAssignment | None = None, upload
                        "sha256": checked.sha256,
                        "assignment": unit.pk if unit is not None else None})
     return evidence
+
+
+def record_evidence_read(*, evidence: CaseEvidence, actor: User, inline: bool,
+                         channel: str) -> None:
+    """An audit row for each opening of an evidence file itself (``channel``: portal or api).
+    Thumbnails on the case page are not counted: every view of the page shows them."""
+    with transaction.atomic():
+        audit.record(actor=actor, action="evidence_download", object_type="case",
+                     object_id=evidence.case_id,
+                     detail={"evidence": evidence.pk, "name": evidence.original_name,
+                             "sha256": evidence.sha256, "inline": inline, "channel": channel})
