@@ -120,8 +120,11 @@ def replay(*, start: dt.datetime, end: dt.datetime, vehicle_ids: Sequence[int],
                     result.written += len(written)
                     result.removed += _remove_stale(vehicle_id, start, end, considered,
                                                     {w.id for w in written})
-                owned = writer.owners(connection.connection, [VehicleFindings(
-                    vehicle_id, findings, config.effective, end)], facts)
+                    # Counted as written: the owner is the row's (located once, not twice).
+                    owned = [(w.rule, w.district_id) for w in written]
+                else:
+                    owned = writer.owners(connection.connection, [VehicleFindings(
+                        vehicle_id, findings, config.effective, end)], facts)
                 for rule, district_id in owned:
                     result.replayed[(rule, district_id, vehicle.enterprise_id)] += 1
         if progress is not None:

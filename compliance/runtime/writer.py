@@ -36,6 +36,7 @@ class Written:
     rule: str
     vehicle_id: int
     tts: bool
+    district_id: int  # the owner fixed when the row was first written
 
 
 def severity(episode: Episode) -> str:
@@ -120,7 +121,7 @@ ON CONFLICT (vehicle_id, rule, started_at, episode_key) DO UPDATE SET
     evidence = EXCLUDED.evidence || jsonb_build_object(
         'resolution', compliance_violation.evidence -> 'resolution'),
     updated_at = now()
-RETURNING id, (xmax = 0), vehicle_id, rule, started_at, episode_key
+RETURNING id, (xmax = 0), vehicle_id, rule, started_at, episode_key, district_id
 """
 
 
@@ -285,8 +286,8 @@ class ViolationWriter:
         by_key = {(row.vehicle_id, row.finding.episode.rule, row.start, row.finding.key): row
                   for row in rows}
         written = []
-        for pk, inserted, vehicle_id, rule, started_at, key in cursor.fetchall():
+        for pk, inserted, vehicle_id, rule, started_at, key, district in cursor.fetchall():
             row = by_key[(vehicle_id, rule, started_at, key)]
             written.append(Written(pk, bool(inserted), rule, vehicle_id,
-                                   RULES[rule].warnable and row.setting.tts_warning))
+                                   RULES[rule].warnable and row.setting.tts_warning, district))
         return written

@@ -156,6 +156,10 @@ def test_live_and_replay_give_the_same_violations(world, hazmat, pipeline):
     rebuilt = replay(start=T0 - dt.timedelta(hours=1), end=T0 + dt.timedelta(hours=1),
                      vehicle_ids=[hazmat.pk, taxi.pk], rebuild=True)
     assert rebuilt.removed == 0 and rebuilt.written == 2
+    # A rebuild counts what it wrote, under the district each row is owned by.
+    assert rebuilt.by_rule() == {"dsm_phone": (1, 1), "overspeed": (1, 1)}
+    assert sorted(rebuilt.replayed) == sorted(
+        Violation.objects.values_list("rule", "district_id", "enterprise_id"))
     assert set(Violation.objects.values_list("vehicle_id", "rule", "started_at", "ended_at",
                                              "episode_key")) == live
 
