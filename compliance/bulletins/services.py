@@ -1,22 +1,28 @@
-"""Publishing a bulletin: build it, print it (PDF and workbook), freeze it."""
+"""Publishing a bulletin: build it, print it (PDF and workbook), freeze it, tell its readers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts import audit
 from accounts.models import User
+from accounts.roles import Capability
 from compliance.bulletins import access, excel, pdf
 from compliance.bulletins.build import build_bulletin
 from compliance.bulletins.periods import Period, PeriodError
 from compliance.bulletins.snapshot import to_json
 from compliance.models.bulletins import Bulletin
+from compliance.services.cases.notify import bureau_staff, district_staff, notify_duty
+from fleet.models import District
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +96,7 @@ def publish_bulletin(*, kind: str, period_start: dt.date, actor: User | None = N
                          object_id=bulletin.pk,
                          detail={"kind": kind, "period_start": period.start.isoformat(),
                                  "revision": bulletin.revision, "replace": replace})
+            _announce(period, bulletin.revision, actor)
             # The replaced files go once the new row is committed (a rollback keeps them).
             transaction.on_commit(lambda: _delete(old_files))
     except IntegrityError:
@@ -100,6 +107,23 @@ def publish_bulletin(*, kind: str, period_start: dt.date, actor: User | None = N
         _delete(new_files)  # nothing was written: no file left behind either
         raise
     return bulletin
+
+
+def _announce(period: Period, revision: int, actor: User | None) -> None:
+    """Everyone who reads bulletins (``access.may_read``: the city's and the districts' case
+    staff) is told, in the bell and live, that one is out — or that it was regenerated, which
+    they must know since they may have circulated the earlier one."""
+    readers = [*bureau_staff(Capability.VIEW_CASES),
+               *district_staff(District.objects.values_list("pk", flat=True),
+                               Capability.VIEW_CASES)]
+    with translation.override(settings.LANGUAGE_CODE):
+        name = period.title
+    title = (_lazy("%(title)s已发布") if revision == 0
+             else _lazy("%(title)s已重新生成（第%(revision)d次修订），请以新版为准"))
+    notify_duty(readers, kind="bulletin_published", title=title, actor=actor,
+                url=reverse("compliance:bulletin_detail",
+                            args=[period.kind, period.start.isoformat()]),
+                params={"title": name, "revision": revision})
 
 
 def _delete(files: list[tuple[object, str]]) -> None:

@@ -125,3 +125,22 @@ def test_generate_now_page(city, client_for):
     response = client.post("/compliance/bulletins/publish/",
                            {"kind": "weekly", "start": WEEK.isoformat()}, follow=True)
     assert "已发布" in response.content.decode()  # EXISTS is explained, nothing replaced
+
+
+def test_readers_are_told_of_a_bulletin_and_of_its_regeneration(city):
+    """Bell rows for the city's and both districts' case staff (not the publisher, not an
+    enterprise officer, who may not read it), linking to the bulletin; a regeneration says so."""
+    from compliance.bulletins.services import publish_bulletin
+    from compliance.models import Notification
+
+    cast = city.cast
+    publish_bulletin(kind="weekly", period_start=WEEK, actor=cast.bureau)
+    told = {n.user for n in Notification.objects.filter(kind="bulletin_published")}
+    assert {cast.op_a, cast.op_b, cast.leader_a, cast.leader_b} <= told
+    assert cast.bureau not in told and cast.enterprise_a not in told
+    first = Notification.objects.get(kind="bulletin_published", user=cast.op_b)
+    assert first.url == PAGE and first.title.startswith("2026年第46周") and "已发布" in first.title
+    publish_bulletin(kind="weekly", period_start=WEEK, actor=None, replace=True)
+    again = Notification.objects.filter(kind="bulletin_published", user=cast.op_b).latest("pk")
+    assert again.pk != first.pk and "第1次修订" in again.title
+    assert Notification.objects.filter(kind="bulletin_published", user=cast.bureau).count() == 1

@@ -19,7 +19,8 @@ Duty supervision kinds (no case; ``"case": null`` in the message, sent by ``noti
 ``instruction_issued`` (指令下发, to the operators and leaders of each target district),
 ``instruction_acknowledged`` (to the issuer), ``checkpost_sent`` (查岗, to the desk that must
 answer: the district's staff or the enterprise's officers), ``checkpost_answered`` and
-``checkpost_missed`` (to the sender).
+``checkpost_missed`` (to the sender). Bulletins: ``bulletin_published`` (a weekly or monthly
+bulletin out, or regenerated, to everyone who reads them; compliance.bulletins.services).
 
 Recipients are found by role capability and district, never the actor themself. Bureau
 administrators hold every capability for maintenance, not as workflow staff: they are not
