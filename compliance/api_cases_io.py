@@ -152,11 +152,13 @@ class SupervisionOut(serializers.ModelSerializer):
     raised_by = serializers.StringRelatedField()
     replied_by = serializers.StringRelatedField()
     automatic = serializers.SerializerMethodField()
+    units = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
+                                               help_text="districts the notice is addressed to")
 
     class Meta:
         model = Supervision
-        fields = ["id", "raised_at", "raised_by", "automatic", "reason", "reply_deadline",
-                  "replied_at", "replied_by", "reply"]
+        fields = ["id", "raised_at", "raised_by", "automatic", "units", "reason",
+                  "reply_deadline", "replied_at", "replied_by", "reply"]
 
     def get_automatic(self, supervision: Supervision) -> bool:
         return supervision.raised_by_id is None

@@ -177,7 +177,8 @@ def case_timeline(user: User, case: Case) -> Timeline:
     ``evidence_added`` event twice. The case must be in the user's scope."""
     visible = Case.objects.visible_to(user) if _may_view(user) else Case.objects.none()
     case = get_object_or_404(visible.only("pk"), pk=case.pk)
-    supervisions = list(case.supervisions.select_related("raised_by", "replied_by"))
+    supervisions = list(case.supervisions.select_related("raised_by", "replied_by")
+                        .prefetch_related("units"))
     by_id = {s.pk: s for s in supervisions}
     evidence = list(case.evidence.select_related("uploaded_by", "assignment__district"))
     events = list(case.events.select_related("actor", "district"))
@@ -243,8 +244,10 @@ def district_inbox(user: User, *, now: dt.datetime | None = None) -> Inbox:
                     .filter(state__in=PENDING_ASSIGNMENT, case__state__in=DISTRICT_STAGES)
                     .select_related("case", "case__vehicle", "case__district", "case__enterprise",
                                     "district")
+                    # 督办 addressed to this unit, not to another unit of the same case.
                     .annotate(open_supervision=Exists(Supervision.objects.filter(
-                        case=OuterRef("case"), replied_at__isnull=True)))
+                        case=OuterRef("case"), units=OuterRef("district"),
+                        replied_at__isnull=True)))
                     .order_by("deadline", "pk"))
         for assignment in queryset:
             deadline = assignment.deadline

@@ -246,6 +246,10 @@ class Supervision(models.Model):
                                    null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     reply = models.TextField(_("回复"), blank=True)
+    # The units it is addressed to: the overdue one for an automatic notice, every unit still
+    # working on the case for one raised by hand. Only they see it in their inbox and reply.
+    units = models.ManyToManyField("fleet.District", verbose_name=_("督办对象"), blank=True,
+                                   related_name="+")
 
     class Meta:
         ordering = ["-raised_at"]

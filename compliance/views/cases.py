@@ -167,11 +167,16 @@ def _map_data(case: Case) -> dict[str, Any] | None:
     return {"track": track, "location": [point.y, point.x] if point is not None else None}
 
 
-def _can_reply(user: Any, assignments: list[CaseAssignment]) -> bool:
+def _replies_due(user: Any, assignments: list[CaseAssignment],
+                 supervisions: list[Any]) -> set[int]:
+    """The open supervisions the user may answer: addressed to one of the user's units that is
+    still on the case (as ``reply_supervision`` checks)."""
     if not (user.can(Capability.HANDLE_CASES) or user.can(Capability.APPROVE_CASES)):
-        return False
-    units = {a.district_id for a in assignments if a.state != AssignmentState.WITHDRAWN}
-    return bool(units & set(user.scope.district_ids))
+        return set()
+    mine = ({a.district_id for a in assignments if a.state != AssignmentState.WITHDRAWN}
+            & set(user.scope.district_ids))
+    return {s.pk for s in supervisions if s.replied_at is None
+            and mine & {unit.pk for unit in s.units.all()}}
 
 
 def _upload_units(user: Any, case: Case,
@@ -224,7 +229,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "city": city, "unit_forms": unit_forms, "redispatch": redispatch,
         "return_units": active if city["verify"] and len(active) > 1 else [],
         "has_actions": any(city.values()) or bool(unit_forms) or redispatch is not None,
-        "can_reply": _can_reply(user, assignments),
+        "replies_due": _replies_due(user, assignments, timeline.supervisions),
         "districts": leaves if city["dispatch"] else [],
         "two_units": max_units(case.source) > 1,
         # A unit's own clock (double dispatch: one unit can be late, the other not).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.urls import reverse
 
 from compliance.models import Case, CaseSource, CaseState, SourcePolicy
 from compliance.services import cases as services
@@ -122,3 +123,34 @@ def test_the_city_may_choose_the_two_units_when_dispatch_is_screened(cast):
     with pytest.raises(CaseError):
         services.dispatch_case(case=case, districts=[cast.world.district_a],
                                actor=cast.bureau)
+
+
+def test_supervision_goes_to_the_late_unit_only(cast, client_for):
+    """A signs in time, B does not: the automatic 督办 names B; only B's inbox shows it and
+    only B may answer. One raised by hand names both units still working on the case."""
+    import datetime as dt
+
+    from compliance.selectors_cases import district_inbox
+
+    case = illegal(cast)
+    a, b = unit(case, cast.world.district_a), unit(case, cast.world.district_b)
+    services.accept_assignment(assignment=a, actor=cast.op_a)
+    a.refresh_from_db()
+    [raised] = services.raise_overdue_supervision(now=b.deadline + dt.timedelta(minutes=1))
+    assert list(raised.units.all()) == [cast.world.district_b]
+    later = b.deadline + dt.timedelta(minutes=2)
+    assert [r.case.pk for r in district_inbox(cast.op_b, now=later).supervised] == [case.pk]
+    assert district_inbox(cast.op_a, now=later).supervised == []
+    page = reverse("compliance:case_detail", args=[case.pk])
+    form = f'name="supervision" value="{raised.pk}"'
+    assert form in client_for(cast.op_b).get(page).content.decode()
+    html = client_for(cast.op_a).get(page).content.decode()
+    assert form not in html and cast.world.district_b.name in html  # named, not A's to answer
+    with pytest.raises(CaseError) as refused:
+        services.reply_supervision(supervision=raised, actor=cast.op_a, reply="不是我们")
+    assert refused.value.code == CaseError.FORBIDDEN
+    assert services.reply_supervision(supervision=raised, actor=cast.op_b,
+                                      reply="已安排签收").replied_by == cast.op_b
+    case.refresh_from_db()
+    by_hand = services.supervise_case(case=case, actor=cast.bureau, reason="重点案件")
+    assert set(by_hand.units.all()) == {cast.world.district_a, cast.world.district_b}

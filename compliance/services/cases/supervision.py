@@ -1,5 +1,8 @@
 """督办 (supervision): a notice to the handling district with its own reply deadline, raised by
 hand for key cases and by the scheduler when a district misses a deadline; the district replies.
+A notice names its units (``Supervision.units``): on a case dispatched to two districts, the one
+that missed its deadline is supervised, not the other; only a named unit sees it in its inbox
+and may reply.
 
 Automatic supervision covers the districts' stages only — signing for a case (accept) and
 handling it (including a leader's pending approval) — once per unit, stage and deadline: a unit
@@ -118,9 +121,11 @@ def reply_supervision(*, supervision: Supervision, actor: User, reply: str) -> S
         case = lock_case(supervision.case_id, actor)
         if not (actor.can(Capability.HANDLE_CASES) or actor.can(Capability.APPROVE_CASES)):
             raise CaseError(CaseError.FORBIDDEN, _("你没有执行此案件操作的权限"))
-        units = {a.district_id for a in active_assignments(case)}
+        # The units it was addressed to that are still on the case (not re-dispatched away).
+        units = ({a.district_id for a in active_assignments(case)}
+                 & set(supervision.units.values_list("pk", flat=True)))
         if not units & set(actor.scope.district_ids):
-            raise CaseError(CaseError.FORBIDDEN, _("只有承办区县可以回复督办"))
+            raise CaseError(CaseError.FORBIDDEN, _("只有被督办的承办区县可以回复督办"))
         reply = clean_text(reply, required=True, what=_("督办回复"))
         at = core.now()
         updated = Supervision.objects.filter(pk=supervision.pk, case=case,
@@ -145,6 +150,7 @@ def _raise(case: Case, *, actor: User | None, reason: str, reply_deadline: dt.da
            units: list[int], detail: dict[str, object]) -> Supervision:
     supervision = Supervision.objects.create(case=case, raised_by=actor, reason=reason,
                                              reply_deadline=reply_deadline)
+    supervision.units.set(units)
     move_case(case, from_state=case.state, to_state=case.state, supervised=True)
     record(case=case, actor=actor, action="supervise", from_state=case.state,
            to_state=case.state, note=reason, district_id=units[0] if units else None,
