@@ -154,3 +154,25 @@ def test_supervision_goes_to_the_late_unit_only(cast, client_for):
     case.refresh_from_db()
     by_hand = services.supervise_case(case=case, actor=cast.bureau, reason="重点案件")
     assert set(by_hand.units.all()) == {cast.world.district_a, cast.world.district_b}
+
+
+def test_notices_raised_before_units_were_recorded_are_addressed(cast):
+    """The 0005 migration's backfill, run on today's models: an automatic notice goes to the
+    unit its event names, one raised by hand to every unit still on the case."""
+    import datetime as dt
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module("compliance.migrations.0005_supervision_units")
+    case = illegal(cast)
+    services.accept_assignment(assignment=unit(case, cast.world.district_a), actor=cast.op_a)
+    b = unit(case, cast.world.district_b)
+    [automatic] = services.raise_overdue_supervision(now=b.deadline + dt.timedelta(minutes=1))
+    case.refresh_from_db()
+    by_hand = services.supervise_case(case=case, actor=cast.bureau, reason="重点案件")
+    for notice in (automatic, by_hand):
+        notice.units.clear()
+    backfill.address_existing(apps, None)
+    assert set(automatic.units.all()) == {cast.world.district_b}
+    assert set(by_hand.units.all()) == {cast.world.district_a, cast.world.district_b}
