@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts import audit
 from accounts.models import User
@@ -118,8 +118,8 @@ def _announce(period: Period, revision: int, actor: User | None) -> None:
                                Capability.VIEW_CASES)]
     with translation.override(settings.LANGUAGE_CODE):
         name = period.title
-    title = (_lazy("%(title)s已发布") if revision == 0
-             else _lazy("%(title)s已重新生成（第%(revision)d次修订），请以新版为准"))
+    title = (gettext_lazy("%(title)s已发布") if revision == 0
+             else gettext_lazy("%(title)s已重新生成（第%(revision)d次修订），请以新版为准"))
     notify_duty(readers, kind="bulletin_published", title=title, actor=actor,
                 url=reverse("compliance:bulletin_detail",
                             args=[period.kind, period.start.isoformat()]),
