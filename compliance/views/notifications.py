@@ -18,7 +18,7 @@ from compliance.services.cases.notify import mark_read
 PAGE_SIZE = 50
 # What a notification is about, from its kind's prefix (the kinds: services/cases/notify.py).
 FAMILIES = (("checkpost_", gettext_lazy("查岗")), ("instruction_", gettext_lazy("指令")),
-            ("", gettext_lazy("案件")))
+            ("bulletin_", gettext_lazy("通报")), ("", gettext_lazy("案件")))
 
 
 def family(kind: str) -> str:

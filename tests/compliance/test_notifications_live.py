@@ -205,3 +205,12 @@ async def _case_pushed(world, bureau_user, district_a_user, district_b_user):
     assert await b.receive_nothing(timeout=0.5)
     await a.disconnect()
     await b.disconnect()
+
+
+def test_each_row_names_what_it_is_about(world, district_a_user, client_for):
+    for kind in ("checkpost_sent", "instruction_issued", "bulletin_published", "case_dispatched"):
+        _notes(district_a_user, 1, kind)
+    html = client_for(district_a_user).get(reverse("compliance:notifications")).content.decode()
+    for family, label in (("checkpost", "查岗"), ("instruction", "指令"), ("bulletin", "通报"),
+                          ("case", "案件")):
+        assert f'<span class="tag family-{family}">{label}</span>' in html
