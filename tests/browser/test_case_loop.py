@@ -51,8 +51,11 @@ def test_violation_to_archive(page, live_server, world, bureau_user, district_a_
     page.get_by_test_id("evidence-upload").click()
     thumbnail = page.locator("[data-testid=evidence] img")
     thumbnail.wait_for()
-    assert page.evaluate("(img) => img.complete && img.naturalWidth",
-                         thumbnail.element_handle()) > 0
+    thumbnail.scroll_into_view_if_needed()  # loading="lazy": fetched only near the viewport
+    # Loaded and decoded (the thumbnail is made on request: on a busy machine it can arrive
+    # after the element is attached; a broken image never gets a natural width).
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=thumbnail.element_handle(), timeout=15_000)
     page.get_by_test_id("outcome").select_option("education")
     page.get_by_test_id("result-note").fill("已约谈驾驶员")
     page.get_by_test_id("report-files").set_input_files(str(record))
