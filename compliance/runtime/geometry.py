@@ -32,11 +32,18 @@ ZONE_CELL_M = 100.0
 CITY_CENTRE = (122.07, 41.12)  # used only when no district boundary is loaded
 
 
+# Up to this many segments a plain loop beats numpy's per-call overhead (measured: 5
+# segments 0.95 vs 7.5 µs, 16 segments 2.0 vs 7.8 µs, 61 segments 9.8 vs 10.6 µs).
+LOOP_SEGMENTS = 48
+
+
 class Route:
     """A planned route in local metres. Distance to it per fix is plain arithmetic over the
-    segments (numpy), which is several times cheaper than building a shapely Point per fix."""
+    segments — a loop for the usual bus and coach lines, numpy for long waybill routes — which
+    is several times cheaper than building a shapely Point per fix. Both give the same
+    floating-point result (same operations in the same order per segment)."""
 
-    __slots__ = ("ax", "ay", "dx", "dy", "length2", "line")
+    __slots__ = ("ax", "ay", "dx", "dy", "length2", "line", "segments")
 
     def __init__(self, line: BaseGeometry) -> None:
         self.line = line
@@ -46,11 +53,26 @@ class Route:
         self.ax, self.ay = coords[:-1, 0], coords[:-1, 1]
         self.dx, self.dy = coords[1:, 0] - self.ax, coords[1:, 1] - self.ay
         self.length2 = np.maximum(self.dx * self.dx + self.dy * self.dy, 1e-12)
+        self.segments: list[tuple[float, float, float, float, float]] | None = (
+            list(zip(self.ax.tolist(), self.ay.tolist(), self.dx.tolist(), self.dy.tolist(),
+                     self.length2.tolist(), strict=True))
+            if len(self.ax) <= LOOP_SEGMENTS else None)
 
     def distance_m(self, x: float, y: float) -> float:
-        t = np.clip(((x - self.ax) * self.dx + (y - self.ay) * self.dy) / self.length2, 0.0, 1.0)
-        ex, ey = self.ax + t * self.dx - x, self.ay + t * self.dy - y
-        return float(np.sqrt((ex * ex + ey * ey).min()))
+        if self.segments is None:
+            t = np.clip(((x - self.ax) * self.dx + (y - self.ay) * self.dy) / self.length2,
+                        0.0, 1.0)
+            ex, ey = self.ax + t * self.dx - x, self.ay + t * self.dy - y
+            return float(np.sqrt((ex * ex + ey * ey).min()))
+        nearest = math.inf
+        for ax, ay, dx, dy, length2 in self.segments:
+            t = ((x - ax) * dx + (y - ay) * dy) / length2
+            t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
+            ex, ey = ax + t * dx - x, ay + t * dy - y
+            squared = ex * ex + ey * ey
+            if squared < nearest:
+                nearest = squared
+        return math.sqrt(nearest)
 
     def __reduce__(self) -> tuple[type, tuple[BaseGeometry]]:
         return Route, (self.line,)

@@ -73,3 +73,22 @@ def test_an_empty_batch_or_city_is_harmless():
     geometry.warm(np.empty(0), np.empty(0))
     assert geometry.road_at(0.0, 0.0) is None
     assert geometry.zones_at(122.0, 41.0, 0.0, 0.0) == []
+
+
+def test_route_distance_loop_equals_numpy_and_shapely():
+    """Short routes are measured with a plain loop, long ones with numpy: the same number to the
+    last bit, and the true distance (shapely's) to within float noise."""
+    from compliance.runtime.geometry import LOOP_SEGMENTS, Route
+
+    rng = random.Random(7)
+    for vertices in (2, 6, 17, LOOP_SEGMENTS + 1, 90):
+        line = LineString([(rng.uniform(-5000, 5000), rng.uniform(-5000, 5000))
+                           for _ in range(vertices)])
+        route = Route(line)
+        by_numpy = Route(line)
+        by_numpy.segments = None
+        assert (route.segments is None) == (vertices - 1 > LOOP_SEGMENTS)
+        for _ in range(300):
+            x, y = rng.uniform(-6000, 6000), rng.uniform(-6000, 6000)
+            assert route.distance_m(x, y) == by_numpy.distance_m(x, y)
+            assert abs(route.distance_m(x, y) - line.distance(shapely.Point(x, y))) < 1e-6
