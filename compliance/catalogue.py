@@ -128,7 +128,12 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
     RuleSpec("long_stop_toxic", _("剧毒爆炸品违规停车"), ("hazmat",), "high", (
         Param("stop_limit_min", _("停车时长上限"), "min", 30, 1, 720, "int"),
     )),
-    RuleSpec("bus_skip_stop", _("公交越站"), ("bus",), "low"),
+    RuleSpec("bus_skip_stop", _("公交越站"), ("bus",), "low", (
+        # A visit is judged only when seen whole: entered from a fix outside the geofence and
+        # no gap longer than this between its fixes. Data that begins inside a stop (a terminal
+        # powered on mid-route) or a silence there may hide a stop: not judged.
+        Param("max_gap_s", _("判定所需定位间隔上限"), "s", 60, 10, 600, "int"),
+    )),
     RuleSpec("bus_stop_outside", _("公交站外停车/开门"), ("bus",), "low", (
         Param("limit_s", _("站外停车时长"), "s", 30, 0, 600, "int"),
     )),

@@ -25,6 +25,7 @@ class RouteSettings:
     back_inside_for: dt.timedelta = dt.timedelta(minutes=1)
     toxic_stop: dt.timedelta = dt.timedelta(minutes=30)
     bus_stop_outside: dt.timedelta = dt.timedelta(seconds=30)
+    skip_max_gap: dt.timedelta = dt.timedelta(seconds=60)
 
 
 # -- route deviation ------------------------------------------------------------------------------
@@ -127,26 +128,36 @@ class StopVisit:
     stop_id: int
     entered: dt.datetime
     min_speed: float
+    seen_whole: bool = True  # entered from a fix outside, no long gap since
 
 
 @dataclass
 class SkipWatch:
     visit: StopVisit | None = None
+    last: dt.datetime | None = None  # the previous fix's time
     closed: list[Episode] = field(default_factory=list)
 
 
-def bus_skip_step(state: SkipWatch, fix: RuleFix, stop_id: int | None) -> Episode | None:
+def bus_skip_step(state: SkipWatch, fix: RuleFix, stop_id: int | None,
+                  max_gap: dt.timedelta = dt.timedelta(seconds=60)) -> Episode | None:
     """Passing a stop geofence of the bus's line without stopping: every fix inside it was
-    above 5 km/h. Judged when the bus leaves the geofence; returns the episode then."""
+    above 5 km/h. Judged when the bus leaves the geofence; returns the episode then. Only a
+    visit seen whole is judged: entered from a fix outside the geofence at most ``max_gap``
+    earlier, with no longer gap inside it or on leaving — where the data begins inside a stop
+    or falls silent there, the bus may well have stopped unseen."""
+    previous, state.last = state.last, fix.time
+    close = previous is not None and fix.time - previous <= max_gap
     visit = state.visit
     if visit is not None and stop_id == visit.stop_id:
         visit.min_speed = min(visit.min_speed, fix.speed_kmh)
+        visit.seen_whole = visit.seen_whole and close
         return None
     episode = None
-    if visit is not None and visit.min_speed > DRIVING_KMH:
+    if visit is not None and visit.seen_whole and close and visit.min_speed > DRIVING_KMH:
         episode = Episode(BUS_SKIP_STOP, visit.entered, fix.time,
                           measured={"stop_id": visit.stop_id,
                                     "min_speed_kmh": visit.min_speed})
         state.closed.append(episode)
-    state.visit = None if stop_id is None else StopVisit(stop_id, fix.time, fix.speed_kmh)
+    state.visit = None if stop_id is None else StopVisit(
+        stop_id, fix.time, fix.speed_kmh, seen_whole=close)
     return episode

@@ -87,7 +87,8 @@ def build_config(snapshot: Snapshot, district_id: int | None, kind: str) -> Rule
                             back_inside_for=_s(route["back_inside_s"]),
                             toxic_stop=dt.timedelta(minutes=float(p["long_stop_toxic"]
                                                                   ["stop_limit_min"])),
-                            bus_stop_outside=_s(p["bus_stop_outside"]["limit_s"])),
+                            bus_stop_outside=_s(p["bus_stop_outside"]["limit_s"]),
+                            skip_max_gap=_s(p["bus_skip_stop"]["max_gap_s"])),
         daily_windows=tuple(windows),
         corridor_m=float(corridor),
         void_after_days=int(p["cert_invalid"]["void_after_days"]),

@@ -291,7 +291,7 @@ class VehicleRules:
             self._follow_route(fix, f"bus:{vehicle.bus_line_id}", route, x, y, config)
             stop_id = facts.geometry.stop_of_line(vehicle.bus_line_id, x, y)
             if config.on("bus_skip_stop"):
-                route_rules.bus_skip_step(self.skip, fix, stop_id)
+                route_rules.bus_skip_step(self.skip, fix, stop_id, config.route.skip_max_gap)
             if config.on("bus_stop_outside"):
                 self._emit(route_rules.bus_stop_outside_step(
                     self.bus_stop, fix, doors_open=bool(fix.status & DOOR_BITS),

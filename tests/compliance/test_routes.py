@@ -45,14 +45,36 @@ def test_long_stop_of_toxic_goods_outside_depots():
 
 def test_bus_skipping_a_stop_and_stopping_at_it():
     state = r.SkipWatch()
+    r.bus_skip_step(state, RuleFix(at(21, 10, 59, 50), 122.0, 41.1, 30), None)  # approaching
     for f in fixes_every(at(21, 11), 3, speed=30):
         r.bus_skip_step(state, f, 5)
     episode = r.bus_skip_step(state, RuleFix(at(21, 11, 0, 30), 122.0, 41.1, 30), None)
     assert episode is not None and episode.measured["stop_id"] == 5
     served = r.SkipWatch()
-    for speed in (20, 0, 0, 15):
-        r.bus_skip_step(served, RuleFix(at(21, 11), 122.0, 41.1, speed), 6)
-    assert r.bus_skip_step(served, RuleFix(at(21, 11, 1), 122.0, 41.1, 30), None) is None
+    r.bus_skip_step(served, RuleFix(at(21, 10, 59, 50), 122.0, 41.1, 30), None)
+    for second, speed in ((0, 20), (10, 0), (20, 0), (30, 15)):
+        r.bus_skip_step(served, RuleFix(at(21, 11, 0, second), 122.0, 41.1, speed), 6)
+    assert r.bus_skip_step(served, RuleFix(at(21, 11, 0, 40), 122.0, 41.1, 30), None) is None
+
+
+def test_a_stop_visit_not_seen_whole_is_not_judged():
+    """Data that begins inside a stop (a terminal powered on mid-route), a silence inside it
+    or on leaving it: the bus may have stopped unseen, so no bus_skip_stop."""
+    def visit(times_and_stops, max_gap=dt.timedelta(seconds=60)):  # type: ignore[no-untyped-def]
+        state = r.SkipWatch()
+        return [e for t, stop in times_and_stops if (e := r.bus_skip_step(
+            state, RuleFix(at(21, 11) + dt.timedelta(seconds=t), 122.0, 41.1, 30), stop,
+            max_gap))]
+
+    assert visit([(0, 5), (10, 5), (20, None)]) == []  # first fix already inside
+    assert visit([(0, None), (100, 5), (110, None)]) == []  # long gap before the entry
+    assert visit([(0, None), (10, 5), (200, 5), (210, None)]) == []  # silence inside
+    assert visit([(0, None), (10, 5), (300, None)]) == []  # silence on leaving
+    assert len(visit([(0, None), (10, 5), (20, 5), (30, None)])) == 1  # seen whole
+    assert len(visit([(0, None), (100, 5), (110, None)], dt.timedelta(seconds=120))) == 1
+    # Straight from one stop's geofence into the next one's: both entries were seen.
+    assert [e.measured["stop_id"] for e in visit([(0, None), (10, 5), (20, 6), (30, None)])
+            ] == [5, 6]
 
 
 def test_bus_stopping_outside_stops():
