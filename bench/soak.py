@@ -293,7 +293,9 @@ def detection(vehicles: list[int], seconds: float, assignment: Path) -> None:
     from fleet.simulator.misbehaviour import WAYS
 
     planted: dict[str, set[str]] = {}
+    ways_of: dict[str, list[str]] = {}
     for row in json.loads(assignment.read_text(encoding="utf-8"))["misbehaving"]:
+        ways_of[row["plate"]] = row["ways"]
         for way in row["ways"]:
             planted.setdefault(way, set()).add(row["plate"])
     end = START + dt.timedelta(seconds=seconds)
@@ -325,8 +327,10 @@ def detection(vehicles: list[int], seconds: float, assignment: Path) -> None:
         others = sorted(hit - plates)[:3]
         for rule in way.rules:
             for line in examples.get(rule, []):
-                if line.split(" ", 1)[0] in others:
-                    print(f"      e.g. {rule} {line}"[:160])
+                plate = line.split(" ", 1)[0]
+                if plate in others:
+                    planted_ways = ",".join(ways_of.get(plate, [])) or "none"
+                    print(f"      e.g. {rule} {line}"[:150] + f" (planted: {planted_ways})")
 
 
 def report(args: argparse.Namespace, run: Run, scratch: Path) -> bool:

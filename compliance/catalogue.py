@@ -117,7 +117,12 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
         Param("void_after_days", _("过期作废天数"), pgettext_lazy("unit", "天"), 180, 1, 3650,
               "int"),
     )),
-    RuleSpec("restricted_zone", _("闯入限行区"), ("hazmat",), "high"),
+    RuleSpec("restricted_zone", _("闯入限行区"), ("hazmat",), "high", (
+        # 1: a truck at an approved place inside the zone (its depot, a hazmat parking lot) is
+        # not passing through it (art. 49 restricts 通行); it counts once it drives out of the
+        # place while the window is in force. 0: anywhere inside counts.
+        Param("exempt_approved_places", _("场站内不计（1 是，0 否）"), "", 1, 0, 1, "int"),
+    )),
     RuleSpec("route_deviation", _("偏离路线"), ("hazmat", "bus", "coach"), "medium", (
         Param("corridor_hazmat_m", _("危货车路线宽度"), "m", 200, 20, 5000),
         Param("corridor_coach_m", _("客车线路宽度"), "m", 200, 20, 5000),

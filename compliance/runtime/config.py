@@ -33,6 +33,7 @@ class RuleConfig:
     route: RouteSettings
     daily_windows: tuple[Window, ...]
     corridor_m: float
+    zone_exempt_places: bool  # restricted_zone: not at an approved place inside the zone
     void_after_days: int
     no_fix_limit: dt.timedelta
     silence: dt.timedelta
@@ -91,6 +92,7 @@ def build_config(snapshot: Snapshot, district_id: int | None, kind: str) -> Rule
                             skip_max_gap=_s(p["bus_skip_stop"]["max_gap_s"])),
         daily_windows=tuple(windows),
         corridor_m=float(corridor),
+        zone_exempt_places=bool(p["restricted_zone"]["exempt_approved_places"]),
         void_after_days=int(p["cert_invalid"]["void_after_days"]),
         no_fix_limit=dt.timedelta(minutes=float(p["device_fault"]["no_fix_min"])),
         silence=dt.timedelta(hours=float(p["offline_in_service"]["silence_h"])),

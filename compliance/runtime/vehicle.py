@@ -313,8 +313,11 @@ class VehicleRules:
             self._emit(credentials.no_waybill_step(self.waybill_watch, fix, loaded=loaded,
                                                    active_waybill=waybill is not None), config)
         if config.on("restricted_zone"):
-            in_force = {z.id for z in zones
-                        if z.kind == "hazmat_restricted" and z.in_force(fix.time)}
+            # At its depot or a hazmat parking lot inside the zone the truck is not passing
+            # through it (setting exempt_approved_places): the episode starts when it leaves.
+            exempt = config.zone_exempt_places and bool(kinds & ALLOWED_STOP_KINDS)
+            in_force = set() if exempt else {
+                z.id for z in zones if z.kind == "hazmat_restricted" and z.in_force(fix.time)}
             for episode in presence.restricted_zone_step(self.zones, fix, in_force):
                 self._emit(episode, config)
         route = waybill.route if waybill is not None else None
