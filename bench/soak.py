@@ -26,10 +26,11 @@ worker's received→commit latency p50/p99 (each worker keeps its last 200,000 f
 of each part of the path (Redis and PostgreSQL are shared servers: other clients count too), the
 gateway's refused-frame counts, and the simulator's own summary.
 
-Fix times are on START's local day, in a position partition of its own dropped at the end with
-everything else the run wrote there (bench/_scratch.py); the run's Redis keys are deleted. The
-database is DATABASE_URL's: point it at a bench copy of the demo city rather than one you care
-about. The meter trips the taxis write and the misbehaviour assignment go to a temporary folder.
+Fix times are on START's local day or the next (--start-hour), in a position partition of its
+own dropped at the end with everything else the run wrote there (bench/_scratch.py); the run's
+Redis keys are deleted. The database is DATABASE_URL's: point it at a bench copy of the demo
+city rather than one you care about. The meter trips the taxis write and the misbehaviour
+assignment go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -398,6 +399,7 @@ def report(args: argparse.Namespace, run: Run, scratch: Path) -> bool:
 
 
 def main() -> None:
+    global START
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--share", type=float, default=None,
@@ -411,12 +413,16 @@ def main() -> None:
                       help="no waiting: the terminals send as fast as acknowledgements allow")
     parser.add_argument("--detection", action="store_true",
                         help="also compare the violations found with what was planted")
+    parser.add_argument("--start-hour", type=int, default=START.hour, choices=range(24),
+                        help="simulated start hour on the soak's day (the run may go on into "
+                             "the next day: e.g. 20 with --minutes 600 covers the night)")
     args = parser.parse_args()
+    START = START.replace(hour=args.start_hour)  # read by the steps above
     if args.stepped:
         args.speedup = 1.0  # the timeout then allows the simulated duration in real time
     scratch = Path(tempfile.mkdtemp(prefix="soak-"))
     with contextlib.ExitStack() as files, \
-            bench_days(DAY, DAY + dt.timedelta(days=1), partition=PARTITION):
+            bench_days(DAY, DAY + dt.timedelta(days=2), partition=PARTITION):
         logs = {name: files.enter_context(open(scratch / f"{name}.log", "w"))
                 for name in ("gateway", "workers", "sim")}
         run = soak(args, scratch, logs)
