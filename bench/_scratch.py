@@ -38,6 +38,8 @@ def _clear(cursor: CursorWrapper, start: dt.datetime, end: dt.datetime, partitio
     cursor.execute(f"DROP TABLE IF EXISTS {partition}")
     cursor.execute("DELETE FROM fleet_terminaleventlog WHERE time >= %s AND time < %s", days)
     cursor.execute("DELETE FROM fleet_vehiclestate WHERE fix_time >= %s AND fix_time < %s", days)
+    cursor.execute("DELETE FROM fleet_metertrip WHERE alighted_at >= %s AND alighted_at < %s",
+                   days)  # posted through the ingest API by the soak's taxis
     # Card swipes: the bindings they opened, and a live state's driver taken from them.
     cursor.execute("DELETE FROM fleet_drivervehiclebinding WHERE source = 'card' "
                    "AND valid_from >= %s AND valid_from < %s", days)

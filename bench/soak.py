@@ -136,12 +136,16 @@ def wait_until_drained(client: redis.Redis, prefix: str, shards: int, deadline: 
 
 
 def run_simulator(manage: list[str], env: dict[str, str], args: argparse.Namespace, port: int,
-                  scratch: Path, log: IO[str]) -> subprocess.Popen[str]:
+                  scratch: Path, log: IO[str], web_port: int | None) -> subprocess.Popen[str]:
     command = [*manage, "simulate", "--port", str(port), "--seed", str(args.seed),
                "--duration", str(round(args.minutes * 60)),
                "--start", START.replace(tzinfo=None).isoformat(timespec="minutes"),
-               "--assignment-file", str(scratch / "misbehaving.json"),
-               "--meter-file", str(scratch / "meter_trips.jsonl")]
+               "--assignment-file", str(scratch / "misbehaving.json")]
+    if web_port is None:
+        command += ["--meter-file", str(scratch / "meter_trips.jsonl")]
+    else:  # posted to the ingest API as a taxi company's system does: no_meter sees them
+        command += ["--ingest-url", f"http://127.0.0.1:{web_port}/api/v1/ingest/meter-trips",
+                    "--ingest-key-file", str(scratch / "ingest.key")]
     if args.share is not None:
         command += ["--share", str(args.share)]
     if args.stepped:
@@ -187,16 +191,24 @@ def soak(args: argparse.Namespace, scratch: Path, logs: dict[str, IO[str]]) -> R
     workers = [subprocess.Popen([*manage, "run_pipeline", "--batch", "1000"], env=env,
                                 stdout=subprocess.PIPE, stderr=logs["workers"], text=True)
                for _ in range(args.workers)]
+    web = web_port = None
+    if args.detection:  # the meter trips' way in: the ingest API, with a key of its own
+        subprocess.run([*manage, "ingest_source", "soak-bench", "--key-file",
+                        str(scratch / "ingest.key")], env=env, check=True, capture_output=True)
+        web_port = free_port()
+        web = subprocess.Popen([str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1",
+                                "-p", str(web_port), "config.asgi:application"], cwd=ROOT,
+                               env=env, stdout=logs["gateway"], stderr=subprocess.STDOUT)
     client = redis.Redis.from_url(settings.REDIS_URL)
     simulator: subprocess.Popen[str] | None = None
     aside = set_checkpoints_aside(vehicles)
     try:
         for _ in range(1500):
-            if listening(port):
+            if listening(port) and (web_port is None or listening(web_port)):
                 break
             time.sleep(0.2)
         wait_for_workers(client, prefix, args.workers, settings.PIPELINE_SHARDS)
-        simulator = run_simulator(manage, env, args, port, scratch, logs["sim"])
+        simulator = run_simulator(manage, env, args, port, scratch, logs["sim"], web_port)
         parts = {"bench": [os.getpid()], "gateway": [gateway.pid],
                  "workers": [w.pid for w in workers]}
         cpu_before = cpu_snapshot(parts, client)
@@ -228,6 +240,9 @@ def soak(args: argparse.Namespace, scratch: Path, logs: dict[str, IO[str]]) -> R
             process.send_signal(signal.SIGTERM)
         worker_outs = [worker.communicate(timeout=120)[0] or "" for worker in workers]
         gateway.wait(timeout=60)
+        if web is not None:
+            web.terminate()
+            web.wait(timeout=60)
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
         put_checkpoints_back(vehicles, aside)
@@ -288,9 +303,9 @@ def detection(vehicles: list[int], seconds: float, assignment: Path) -> None:
     """What the rules found against what the simulator planted (its misbehaving.json): per
     way, how many of the vehicles that misbehaved that way have a violation of one of its
     rules in the run, and how many vehicles not planted with the way have one anyway. The
-    second column is a lead, not a verdict: a well-behaved vehicle can still be late or drift,
-    and the soak delivers no meter trips (they go to a file), so every loaded taxi interval
-    is a no_meter finding here."""
+    second column is a lead, not a verdict: a well-behaved vehicle can still be late or drift.
+    With --detection the meter trips go through the ingest API (a daphne of the run's own),
+    as a taxi company's system sends them, so no_meter is judged against them."""
     from fleet.simulator.misbehaviour import WAYS
 
     planted: dict[str, set[str]] = {}
