@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,12 +42,14 @@ from _scratch import bench_days  # noqa: E402  (bench/, next to this script)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from fleet.gateway.records import Fix  # noqa: E402
+from fleet.gateway.records import CardReport, Fix  # noqa: E402
 from fleet.models import Vehicle  # noqa: E402
+from fleet.simulator.entities import TerminalInfo  # noqa: E402
 from fleet.telemetry.bus import StreamBus  # noqa: E402
 from fleet.telemetry.processing import VehicleMemory, position_rows  # noqa: E402
 from fleet.telemetry.schema import POSITIONS_TABLE  # noqa: E402
 from fleet.telemetry.store import COLUMNS, TYPES  # noqa: E402
+from fleet.telemetry.wire import BusRecord, MeterTripRecord  # noqa: E402
 
 CST = dt.timezone(dt.timedelta(hours=8))
 # A day far from live data so the bench never collides with real fixes.
@@ -64,8 +67,8 @@ def make_fixes(count: int, vehicle_ids: list[int]) -> list[Fix]:
     return fixes
 
 
-def baseline_copy(fixes: list[Fix]) -> float:
-    rows = position_rows(fixes, VehicleMemory())
+def baseline_copy(records: Sequence[BusRecord]) -> float:
+    rows = position_rows([r for r in records if isinstance(r, Fix)], VehicleMemory())
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_positions")
         cursor.execute("CREATE UNLOGGED TABLE bench_positions (LIKE telemetry_position "
@@ -106,6 +109,70 @@ def make_tracks(count: int, vehicle_ids: list[int]) -> list[Fix]:
                          (index * 37) % 360, 5, 0, 3, ((0x01, step.to_bytes(4, "big")),), (),
                          False, n % 65536))
     return fixes
+
+
+def make_city_traffic(count: int) -> list[BusRecord]:
+    """The demo city's own traffic from the simulator's plans (what `manage.py simulate`
+    sends, planted misbehaviour at its default share included), as the gateway and the ingest
+    API would publish it: every terminal from RULES_DAY on, merged in time order, until
+    `count` fixes (about 15 minutes of the whole city for 360,000). Vehicles drive the road
+    graph, buses their lines and trucks their waybill routes, so places, zones and findings
+    come at the city's rate, where make_tracks' straight lines leave roads and lines all the
+    time. With the fixes: driver cards (0x0702, applied by the worker as live) and the taxis'
+    meter trips (ingest API records, without them every loaded taxi is a no_meter finding).
+    Left out: safety-alarm events (the gateway derives them from the 0x0200 items) and
+    backfill (a fix the simulator buffers in a blind spot is published at once)."""
+    import heapq
+
+    from fleet.simulator.localtime import from_datetime
+    from fleet.simulator.plan import CardIn, CardOut, MeterTrip
+    from fleet.simulator.plan import Fix as PlannedFix
+    from fleet.simulator.runner import SimConfig, Simulation
+    from fleet.simulator.vehicle import VehiclePlan
+    from fleet.simulator.world import load_world
+
+    world = load_world(RULES_DAY)
+    simulation = Simulation(world, SimConfig(start=from_datetime(RULES_DAY)))
+    wanted = (PlannedFix, CardIn, CardOut, MeterTrip)
+
+    def planned(terminal: TerminalInfo) -> Iterator[tuple[float, TerminalInfo, object]]:
+        plan = VehiclePlan(world, terminal, seed=simulation.config.seed,
+                           start=simulation.config.start,
+                           ways=simulation.ways.get(terminal.sim, ()),
+                           blind_spots=simulation.spots)
+        for item in plan.items():
+            if isinstance(item, wanted):
+                yield item.t, terminal, item
+
+    def when(t: float) -> dt.datetime:
+        return dt.datetime.fromtimestamp(t, CST)
+
+    records: list[BusRecord] = []
+    fixes = 0
+    for serial, (t, terminal, item) in enumerate(heapq.merge(
+            *(planned(t) for t in simulation.terminals), key=lambda e: e[0])):
+        if fixes >= count:
+            break
+        sim, vehicle = terminal.sim, terminal.vehicle
+        at, serial = when(t), serial % 65536
+        if isinstance(item, PlannedFix):
+            fixes += 1
+            records.append(Fix(sim, vehicle.id, vehicle.plate, at, at, item.lat, item.lon,
+                               item.speed, item.heading, item.altitude, item.alarm,
+                               item.status, tuple(item.items), (), False, serial))
+        elif isinstance(item, CardIn):
+            records.append(CardReport(sim, vehicle.id, vehicle.plate, at, at, True,
+                                      item.certificate[:20], item.id_card[:20], item.name,
+                                      item.issuer, item.valid_until, 0, serial))
+        elif isinstance(item, CardOut):
+            records.append(CardReport(sim, vehicle.id, vehicle.plate, at, at, False, "", "",
+                                      "", "", None, None, serial))
+        elif isinstance(item, MeterTrip):
+            records.append(MeterTripRecord(
+                "bench", vehicle.id, str(item.trip_no), when(item.boarded_at),
+                when(item.alighted_at), item.boarded_lon, item.boarded_lat, item.alighted_lon,
+                item.alighted_lat, item.distance_km, item.fare_yuan, at))
+    return records
 
 
 def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Queue,
@@ -157,7 +224,7 @@ def wait_balanced(client: redis.Redis, prefix: str, shards: int, workers: int) -
     sys.exit(f"the workers did not share the {shards} shards within 30 s: {counts}")
 
 
-def pipeline(fixes: list[Fix], workers: int, shards: int, rate: float | None,
+def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float | None,
              rules: bool = False) -> tuple[float, float, float, int]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(settings.REDIS_URL)
@@ -207,6 +274,10 @@ def main() -> None:
     parser.add_argument("--rules", action="store_true",
                         help="moving vehicles, pipeline with the rules off then on, and the "
                              "delay from a fix to its alert on the feed")
+    parser.add_argument("--traffic", choices=("lines", "city"), default="lines",
+                        help="with --rules: vehicles on straight lines across the city, off "
+                             "roads and lines (a stress case: ~10x the findings), or the "
+                             "demo city's simulated traffic")
     args = parser.parse_args()
     if args.rules:
         rules_comparison(args)
@@ -272,7 +343,7 @@ def alert_delays(received: list[tuple[float, dict]]) -> list[float]:
     return sorted(delays)
 
 
-def rules_run(fixes: list[Fix], args: argparse.Namespace, rules: bool,
+def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
               ) -> tuple[float, float, float, list[tuple[str, int]], list[float]]:
     """One pipeline run on the rules' day: (rate, p50, p99, violations by rule, alert delays);
     the day is cleared before and after, so every run starts from the same state."""
@@ -305,9 +376,14 @@ def rules_comparison(args: argparse.Namespace) -> None:
     vehicle_ids = list(Vehicle.objects.order_by("pk").values_list("pk", flat=True))
     if not vehicle_ids:
         sys.exit("load the demo city first (make run, or manage.py load_demo_city)")
-    fixes = make_tracks(args.fixes, vehicle_ids)
+    fixes = (make_city_traffic(args.fixes) if args.traffic == "city"
+             else make_tracks(args.fixes, vehicle_ids))
     copy_rate = baseline_copy(fixes)
-    print(f"fixes: {len(fixes)} for {len(vehicle_ids)} moving vehicles; workers: {args.workers}; "
+    fix_count = sum(isinstance(f, Fix) for f in fixes)
+    others = f" and {len(fixes) - fix_count} card and meter records" if len(fixes) > fix_count \
+        else ""
+    print(f"fixes: {fix_count}{others} of {len({f.vehicle_id for f in fixes})} vehicles "
+          f"({args.traffic} traffic); workers: {args.workers}; "
           f"publishing: {args.rate or 'all at once'} fixes/s")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
     costs, ons, offs = [], [], []
