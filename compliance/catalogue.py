@@ -89,6 +89,9 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
         Param("min_distance_m", _("重车最短里程"), "m", 500, 0, 20000),
         Param("min_coverage", _("计价覆盖比例下限"), "", 0.5, 0, 1),
         Param("grace_s", _("等待营运数据时长"), "s", 300, 0, 3600, "int"),
+        # A silence longer than this inside a loaded interval ends it at its last loaded fix
+        # (what happened unseen is not counted; a loaded fix after it starts a new interval).
+        Param("max_gap_s", _("重车定位中断上限"), "s", 300, 30, 3600, "int"),
     )),
     RuleSpec("dsm_phone", _("接打手机"), _DSM_KINDS, "medium", _alarm_params()),
     RuleSpec("dsm_smoking", _("抽烟"), _DSM_KINDS, "low", _alarm_params()),

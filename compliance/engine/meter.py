@@ -5,6 +5,12 @@ the first fix where they are empty again; distance = sum of fix-to-fix distances
 counts when longer than 3 minutes and 500 m. Meter trips arrive when the passenger alights,
 often after the fixes, so an interval is judged only after a grace period (a setting) has
 passed in data time.
+
+A silence inside a loaded interval (a terminal without power or network) longer than
+``max_gap`` (a setting; RULES.md §2a is silent) ends the interval at its last loaded fix: what
+happened unseen is not counted against the driver. The passenger may have alighted in the dark
+(the first empty fix then comes long after the meter trip ended), or a new one boarded: a
+loaded fix after the silence starts a new interval.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ class MeterSettings:
     min_distance_m: float = 500.0
     min_coverage: float = 0.5
     grace: dt.timedelta = dt.timedelta(minutes=5)
+    max_gap: dt.timedelta = dt.timedelta(minutes=5)
 
     def as_thresholds(self) -> dict[str, float | str]:
         return {"min_duration_s": self.min_duration.total_seconds(),
                 "min_distance_m": self.min_distance_m, "min_coverage": self.min_coverage,
-                "grace_s": self.grace.total_seconds()}
+                "grace_s": self.grace.total_seconds(), "max_gap_s": self.max_gap.total_seconds()}
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class LoadedInterval:
     start: dt.datetime
     end: dt.datetime
     distance_m: float
+    silence_s: float = 0.0  # > 0: ended at its last loaded fix by a silence this long
 
 
 @dataclass
@@ -50,10 +58,18 @@ def loaded(fix: RuleFix) -> bool:
     return bool((fix.status >> 8) & 0b11)
 
 
-def step(state: LoadedTracker, fix: RuleFix) -> None:
+def step(state: LoadedTracker, fix: RuleFix,
+         max_gap: dt.timedelta = MeterSettings.max_gap) -> None:
     """Feed fixes in time order; completed loaded intervals collect in ``state.finished``."""
     if state.last is not None and fix.time <= state.last.time:
         return
+    if (state.start is not None and state.last is not None
+            and fix.time - state.last.time > max_gap):
+        if state.last.time > state.start.time:  # a single loaded fix is no interval
+            state.finished.append(LoadedInterval(state.start.time, state.last.time,
+                                                 state.distance_m,
+                                                 (fix.time - state.last.time).total_seconds()))
+        state.start = None
     if state.start is not None and state.last is not None:
         state.distance_m += distance_km(state.last, fix) * 1000
         if not loaded(fix):
@@ -89,10 +105,12 @@ def judge(interval: LoadedInterval, trips: list[tuple[dt.datetime, dt.datetime]]
     covered = coverage(interval, trips)
     if covered >= settings.min_coverage:
         return None
-    return Episode(RULE, interval.start, interval.end,
-                   measured={"covered_fraction": round(covered, 4),
-                             "duration_s": (interval.end - interval.start).total_seconds(),
-                             "distance_m": round(interval.distance_m, 1)},
+    measured = {"covered_fraction": round(covered, 4),
+                "duration_s": (interval.end - interval.start).total_seconds(),
+                "distance_m": round(interval.distance_m, 1)}
+    if interval.silence_s:
+        measured["silence_after_s"] = interval.silence_s
+    return Episode(RULE, interval.start, interval.end, measured=measured,
                    thresholds=settings.as_thresholds())
 
 

@@ -76,7 +76,8 @@ def build_config(snapshot: Snapshot, district_id: int | None, kind: str) -> Rule
         meter=MeterSettings(min_duration=_s(meter["min_duration_s"]),
                             min_distance_m=float(meter["min_distance_m"]),
                             min_coverage=float(meter["min_coverage"]),
-                            grace=_s(meter["grace_s"])),
+                            grace=_s(meter["grace_s"]),
+                            max_gap=_s(meter["max_gap_s"])),
         alarms=alarms,
         presence=PresenceSettings(
             ban_start=dt.time(int(p["night_ban"]["ban_start_h"]) % 24),

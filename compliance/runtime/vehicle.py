@@ -256,7 +256,7 @@ class VehicleRules:
                       and vehicle.coach_line_id in facts.exempt_coach_lines)
             self._emit(presence.night_ban_step(self.night, fix, exempt, config.presence), config)
         if config.on("no_meter"):
-            meter.step(self.loaded, fix)
+            meter.step(self.loaded, fix, config.meter.max_gap)
             for interval in meter.due(self.loaded, fix.time, config.meter):
                 self._emit(meter.judge(interval, self.meter_trips, config.meter), config)
             horizon = fix.time - dt.timedelta(days=1)

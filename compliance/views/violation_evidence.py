@@ -29,6 +29,7 @@ MEASURE_LABELS: dict[str, Any] = {
     "window": gettext_lazy("统计窗口"),
     "covered_fraction": gettext_lazy("计价器覆盖比例"),
     "distance_m": gettext_lazy("重车行驶里程"),
+    "silence_after_s": gettext_lazy("重车期间定位中断"),
     "max_distance_m": gettext_lazy("最大偏离距离"),
     "state": gettext_lazy("资格证状态"),
     "source": gettext_lazy("证件信息来源"),
@@ -63,7 +64,8 @@ THRESHOLD_LABELS: dict[str, Any] = {
 PAIRS = {"duration_s": "min_duration_s", "max_speed_kmh": "limit_kmh",
          "covered_fraction": "min_coverage", "distance_m": "min_distance_m",
          "max_distance_m": "corridor_m", "max_driving_h": "limit_h",
-         "silence_s": "offline_after_s", "implied_kmh": "max_kmh"}
+         "silence_s": "offline_after_s", "implied_kmh": "max_kmh",
+         "silence_after_s": "max_gap_s"}
 FRACTIONS = {"covered_fraction", "min_coverage"}
 VALUE_LABELS: dict[str, Any] = {
     **{value: label for value, label in CertificateState.choices},

@@ -70,3 +70,44 @@ def test_judged_only_after_the_grace_period():
         meter.step(state, fix)
     assert meter.due(state, at(20, 8, 10) + minutes(4), SETTINGS) == []
     assert len(meter.due(state, at(20, 8, 10) + minutes(5), SETTINGS)) == 1
+
+
+def test_a_silence_inside_a_loaded_interval_ends_it_at_the_last_loaded_fix():
+    """The terminal went dark loaded and came back empty ten minutes later: the passenger may
+    have alighted in the dark, so the unseen time is not counted against the meter trip."""
+    before = loaded_ride(at(20, 8), 8)[:-1]  # loaded fixes 08:00 .. 08:07:30
+    empty_after = RuleFix(at(20, 8, 18), 122.05, 41.1, 30.0, status=0)
+    interval = interval_of([*before, empty_after])
+    assert interval.start == at(20, 8) and interval.end == at(20, 8, 7, 30)
+    assert interval.silence_s == 630
+    assert 1400 < interval.distance_m < 1600  # the unseen stretch is not driven distance
+    # The meter trip ended in the dark at 08:08: the seen interval is fully covered.
+    assert meter.judge(interval, [trip(at(20, 8), at(20, 8, 8))], SETTINGS) is None
+    episode = meter.judge(interval, [], SETTINGS)
+    assert episode is not None and episode.measured["silence_after_s"] == 630
+
+
+def test_a_loaded_fix_after_a_silence_starts_a_new_interval():
+    before = loaded_ride(at(20, 8), 8)[:-1]
+    after = loaded_ride(at(20, 8, 20), 6)
+    state = meter.LoadedTracker()
+    for fix in [*before, *after]:
+        meter.step(state, fix)
+    first, second = state.finished
+    assert (first.start, first.end) == (at(20, 8), at(20, 8, 7, 30))
+    assert (second.start, second.end) == (at(20, 8, 20), at(20, 8, 26))
+    assert second.silence_s == 0
+
+
+def test_a_silence_up_to_the_setting_does_not_split_the_interval():
+    before = loaded_ride(at(20, 8), 8)[:-1]  # last loaded fix 08:07:30
+    after = loaded_ride(at(20, 8, 12, 30), 5)  # five minutes later, to 08:17:30
+    default = meter.LoadedTracker()
+    stricter = meter.LoadedTracker()
+    for fix in [*before, *after]:
+        meter.step(default, fix)
+        meter.step(stricter, fix, dt.timedelta(seconds=299))
+    [whole] = default.finished
+    assert (whole.start, whole.end, whole.silence_s) == (at(20, 8), at(20, 8, 17, 30), 0)
+    assert [(i.start, i.end) for i in stricter.finished] == [
+        (at(20, 8), at(20, 8, 7, 30)), (at(20, 8, 12, 30), at(20, 8, 17, 30))]
