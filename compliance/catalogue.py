@@ -108,6 +108,9 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
     RuleSpec("offline_in_service", _("营运中离线"), ("coach", "hazmat", "heavy_truck"), "medium", (
         Param("offline_after_min", _("营运中离线时长"), "min", 10, 1, 240, "int"),
         Param("silence_h", _("任何车辆离线时长"), "h", 24, 1, 720),
+        # 1: a report without a position (GNSS lost, the terminal still sending) is not a
+        # silence — that terminal is online, in device_fault; 0: only positioned fixes count.
+        Param("reports_keep_online", _("无定位汇报视为在线"), "", 1, 0, 1, "int"),
     )),
     RuleSpec("gps_drift", _("定位漂移"), ALL_KINDS, "low", screened=False),
     RuleSpec("no_waybill", _("无电子运单运输"), ("hazmat",), "high", (

@@ -23,6 +23,9 @@ class PresenceSettings:
     ban_start: dt.time = dt.time(2, 0)
     ban_end: dt.time = dt.time(5, 0)
     offline_after: dt.timedelta = dt.timedelta(minutes=10)
+    # A report without a position (GNSS lost, the terminal still sending) keeps the vehicle
+    # online: that is device_fault (RULES.md §2a), not also offline_in_service.
+    reports_keep_online: bool = True
 
 
 # -- night ban ------------------------------------------------------------------------------------
@@ -101,14 +104,19 @@ def restricted_zone_step(state: RestrictedZones, fix: RuleFix,
 
 # -- offline in service ---------------------------------------------------------------------------
 def offline_in_service(previous: RuleFix, fix: RuleFix, in_transit_waybill: bool,
-                       settings: PresenceSettings) -> Episode | None:
+                       settings: PresenceSettings,
+                       silence: tuple[dt.datetime, dt.datetime] | None = None,
+                       ) -> Episode | None:
     """No fix for longer than the setting while on a waybill or moving (the last fix before the
-    silence was driving): the episode runs from that fix to the next one."""
-    silence = fix.time - previous.time
-    if silence <= settings.offline_after:
+    silence was driving): the episode runs from that fix to the next one. ``silence``, when
+    reports without a position count as being online: the longest gap between reports of any
+    kind from ``previous`` to ``fix`` (the terminal was silent then, not only unpositioned)."""
+    start, end = silence or (previous.time, fix.time)
+    if end - start <= settings.offline_after:
         return None
     if not (in_transit_waybill or previous.speed_kmh >= DRIVING_KMH):
         return None
-    return Episode(OFFLINE, previous.time, fix.time,
-                   measured={"silence_s": silence.total_seconds()},
+    silence_s = end - start
+    return Episode(OFFLINE, start, end,
+                   measured={"silence_s": silence_s.total_seconds()},
                    thresholds={"offline_after_s": settings.offline_after.total_seconds()})

@@ -84,7 +84,8 @@ def build_config(snapshot: Snapshot, district_id: int | None, kind: str) -> Rule
             ban_end=(dt.time(23, 59, 59, 999999) if int(p["night_ban"]["ban_end_h"]) == 24
                      else dt.time(int(p["night_ban"]["ban_end_h"]))),
             offline_after=dt.timedelta(minutes=float(p["offline_in_service"]
-                                                     ["offline_after_min"]))),
+                                                     ["offline_after_min"])),
+            reports_keep_online=bool(p["offline_in_service"]["reports_keep_online"])),
         route=RouteSettings(deviation_after=_s(route["deviation_after_s"]),
                             back_inside_for=_s(route["back_inside_s"]),
                             toxic_stop=dt.timedelta(minutes=float(p["long_stop_toxic"]

@@ -73,6 +73,9 @@ class VehicleRules:
     last_report: dt.datetime | None = None
     via_gateway: bool = False  # the last report came over a terminal connection
     silent: bool = False  # the current fix ends a > 24 h silence
+    # The longest gap between two reports (positioned or not) since the last rule fix: what
+    # offline_in_service measures when reports without a position keep a vehicle online.
+    quiet: tuple[dt.datetime, dt.datetime] | None = None
     last_alarm: int = 0
     occluded: bool = False  # the last report's item 0x16 named an occluded camera
     driver_id: int | None = None
@@ -158,6 +161,9 @@ class VehicleRules:
                                thresholds={"silence_h": config.silence / dt.timedelta(hours=1)}),
                        config)
             self.silent = True
+        if self.last_report is not None and (
+                self.quiet is None or item.time - self.last_report > self.quiet[1] - self.quiet[0]):
+            self.quiet = (self.last_report, item.time)
         self.last_report = item.time
         self.via_gateway = item.via_gateway
         acc_on = bool(item.status & 1)
@@ -188,6 +194,7 @@ class VehicleRules:
         previous = self.last_fix
         self.last_fix = fix
         self._time_rules(fix, previous, vehicle, facts, config)
+        self.quiet = None
         self._place_rules(fix, previous, x, y, zones, vehicle, facts, config)
 
     def _levels(self, item: FixIn, config: RuleConfig) -> None:
@@ -268,9 +275,10 @@ class VehicleRules:
               and applies("offline_in_service", kind)):
             # Only a silence longer than the setting can be an episode: the waybill lookup is
             # made for those alone.
+            silence = self.quiet if config.presence.reports_keep_online else None
             in_transit = facts.waybill_at(self.vehicle_id, previous.time) is not None
-            self._emit(presence.offline_in_service(previous, fix, in_transit, config.presence),
-                       config)
+            self._emit(presence.offline_in_service(previous, fix, in_transit, config.presence,
+                                                   silence), config)
 
     def _place_rules(self, fix: RuleFix, previous: RuleFix | None, x: float, y: float,
                      zones: list[ZoneShape], vehicle: VehicleFacts, facts: Facts,

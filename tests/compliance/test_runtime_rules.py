@@ -19,6 +19,7 @@ import pytest
 from compliance.catalogue import ALL_KINDS, RULES
 from compliance.models import Violation
 from tests.compliance.runtime_harness import (
+    ACC_ON,
     LAT,
     LOADED,
     LON,
@@ -29,6 +30,7 @@ from tests.compliance.runtime_harness import (
     at,
     box,
     certified,
+    fx,
     hours,
     make_coach_line,
     make_road,
@@ -316,6 +318,41 @@ def test_parked_without_a_waybill_is_not_offline_but_on_a_waybill_it_is(world, t
     on_waybill = Trip(at(9)).stop(minutes(5)).silence(minutes(30))
     violation = only(run(hazmat, on_waybill.items), "offline_in_service")
     assert (violation.started_at, violation.ended_at) == (at(9, 5), at(9, 35))
+
+
+def _gnss_lost(trip: Trip, duration: dt.timedelta) -> Trip:
+    """Reports without a position every 30 s for ``duration`` (GNSS lost, the terminal still
+    sending: status ACC on, positioned bit clear), the clock carried forward."""
+    for _ in range(round(duration.total_seconds() / 30)):
+        trip.now += seconds(30)
+        trip.add(fx(trip.now, lon=None, lat=None, speed=60.0, status=ACC_ON))
+    return trip
+
+
+def test_a_terminal_reporting_without_a_position_is_not_offline(truck):
+    """GNSS lost for 15 min while the terminal keeps reporting: device_fault (RULES.md §2a, a
+    terminal reporting > 10 min with ACC on and no positioned fix), not also offline."""
+    trip = _gnss_lost(Trip(at(9)).drive(minutes(10)), minutes(15)).drive(minutes(5))
+    assert rows(run(truck, trip.items)) == [Row("device_fault", at(9, 10, 30), at(9, 26))]
+
+
+def test_with_reports_keep_online_off_an_unpositioned_stretch_is_offline_too(truck):
+    set_rule("offline_in_service", reports_keep_online=0)
+    trip = _gnss_lost(Trip(at(9)).drive(minutes(10)), minutes(15)).drive(minutes(5))
+    assert rows(run(truck, trip.items)) == [Row("offline_in_service", at(9, 10), at(9, 26)),
+                                            Row("device_fault", at(9, 10, 30), at(9, 26))]
+
+
+def test_a_silence_before_reports_without_a_position_is_offline_from_the_silence(truck):
+    """12 min of nothing, then 5 min of reports without a position: the silence is the gap
+    between reports, 09:10 → 09:22, whatever came after it."""
+    trip = Trip(at(9)).drive(minutes(10))
+    trip.now += minutes(12)
+    trip.add(fx(trip.now, lon=None, lat=None, speed=60.0, status=ACC_ON))
+    _gnss_lost(trip, minutes(5)).drive(minutes(5))
+    violation = only(run(truck, trip.items), "offline_in_service")
+    assert (violation.started_at, violation.ended_at) == (at(9, 10), at(9, 22))
+    assert violation.measured["silence_s"] == 720.0
 
 
 # -- which kinds a rule applies to ----------------------------------------------------------------
