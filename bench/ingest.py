@@ -118,13 +118,17 @@ def make_city_traffic(count: int) -> list[BusRecord]:
     `count` fixes (about 15 minutes of the whole city for 360,000). Vehicles drive the road
     graph, buses their lines and trucks their waybill routes, so places, zones and findings
     come at the city's rate, where make_tracks' straight lines leave roads and lines all the
-    time. With the fixes: driver cards (0x0702, applied by the worker as live) and the taxis'
-    meter trips (ingest API records, without them every loaded taxi is a no_meter finding).
-    Left out: safety-alarm events (the gateway derives them from the 0x0200 items) and
-    backfill (a fix the simulator buffers in a blind spot is published at once)."""
+    time. Each fix is the simulator's 0x0200 body read by the gateway's own `make_fix` (no
+    position without the positioned bit, active-safety items as their events); with the fixes,
+    driver cards (0x0702, applied by the worker as live) and the taxis' meter trips (ingest
+    API records; without them every loaded taxi is a no_meter finding). Left out: backfill (a
+    fix the simulator buffers in a blind spot is published at once)."""
     import heapq
 
+    from fleet.gateway.records import make_fix, safety_events
+    from fleet.jt808 import ALARM_CODE_TABLES
     from fleet.simulator.localtime import from_datetime
+    from fleet.simulator.outbox import location
     from fleet.simulator.plan import CardIn, CardOut, MeterTrip
     from fleet.simulator.plan import Fix as PlannedFix
     from fleet.simulator.runner import SimConfig, Simulation
@@ -157,9 +161,10 @@ def make_city_traffic(count: int) -> list[BusRecord]:
         at, serial = when(t), serial % 65536
         if isinstance(item, PlannedFix):
             fixes += 1
-            records.append(Fix(sim, vehicle.id, vehicle.plate, at, at, item.lat, item.lon,
-                               item.speed, item.heading, item.altitude, item.alarm,
-                               item.status, tuple(item.items), (), False, serial))
+            fix = make_fix(location(item), sim=sim, vehicle_id=vehicle.id, plate=vehicle.plate,
+                           received_at=at, serial=serial,
+                           table=ALARM_CODE_TABLES[terminal.alarm_standard])
+            records += [fix, *safety_events(fix)]
         elif isinstance(item, CardIn):
             records.append(CardReport(sim, vehicle.id, vehicle.plate, at, at, True,
                                       item.certificate[:20], item.id_card[:20], item.name,
@@ -380,8 +385,8 @@ def rules_comparison(args: argparse.Namespace) -> None:
              else make_tracks(args.fixes, vehicle_ids))
     copy_rate = baseline_copy(fixes)
     fix_count = sum(isinstance(f, Fix) for f in fixes)
-    others = f" and {len(fixes) - fix_count} card and meter records" if len(fixes) > fix_count \
-        else ""
+    others = f" and {len(fixes) - fix_count} card, alarm and meter records" \
+        if len(fixes) > fix_count else ""
     print(f"fixes: {fix_count}{others} of {len({f.vehicle_id for f in fixes})} vehicles "
           f"({args.traffic} traffic); workers: {args.workers}; "
           f"publishing: {args.rate or 'all at once'} fixes/s")
