@@ -300,53 +300,29 @@ def latency(outputs: list[str]) -> list[tuple[int, float, float]]:
 
 
 def detection(vehicles: list[int], seconds: float, assignment: Path) -> None:
-    """What the rules found against what the simulator planted (its misbehaving.json): per
-    way, how many of the vehicles that misbehaved that way have a violation of one of its
-    rules in the run, and how many vehicles not planted with the way have one anyway. The
-    second column is a lead, not a verdict: a well-behaved vehicle can still be late or drift.
-    With --detection the meter trips go through the ingest API (a daphne of the run's own),
-    as a taxi company's system sends them, so no_meter is judged against them."""
-    from fleet.simulator.misbehaviour import WAYS
+    """What the rules found against what the simulator planted (its misbehaving.json), as
+    bench/_planted.py prints it. With --detection the meter trips go through the ingest API
+    (a daphne of the run's own), as a taxi company's system sends them, so no_meter is judged
+    against them."""
+    from _planted import print_detection
 
-    planted: dict[str, set[str]] = {}
-    ways_of: dict[str, list[str]] = {}
-    for row in json.loads(assignment.read_text(encoding="utf-8"))["misbehaving"]:
-        ways_of[row["plate"]] = row["ways"]
-        for way in row["ways"]:
-            planted.setdefault(way, set()).add(row["plate"])
+    ways_of = {row["plate"]: row["ways"] for row in
+               json.loads(assignment.read_text(encoding="utf-8"))["misbehaving"]}
     end = START + dt.timedelta(seconds=seconds)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT v.rule, array_agg(DISTINCT p.plate) FROM compliance_violation v "
-                       "JOIN fleet_vehicle p ON p.id = v.vehicle_id WHERE v.vehicle_id = ANY(%s) "
-                       "AND v.started_at >= %s AND v.started_at < %s GROUP BY v.rule",
-                       [vehicles, START, end])
-        found = {rule: set(plates) for rule, plates in cursor.fetchall()}
         cursor.execute("SELECT DISTINCT ON (v.rule, p.plate) v.rule, p.plate, v.started_at, "
                        "v.ended_at, v.measured FROM compliance_violation v "
                        "JOIN fleet_vehicle p ON p.id = v.vehicle_id WHERE v.vehicle_id = ANY(%s) "
                        "AND v.started_at >= %s AND v.started_at < %s "
                        "ORDER BY v.rule, p.plate, v.started_at", [vehicles, START, end])
-        examples: dict[str, list[str]] = {}
+        found: dict[str, set[str]] = {}
+        examples: dict[str, list[tuple[str, str]]] = {}
         for rule, plate, began, ended, measured in cursor.fetchall():
+            found.setdefault(rule, set()).add(plate)
+            until = f"{ended.astimezone(CST):%H:%M:%S}" if ended else ""
             examples.setdefault(rule, []).append(
-                f"{plate} {began.astimezone(CST):%H:%M:%S}–"
-                f"{ended.astimezone(CST):%H:%M:%S} {measured}" if ended else
-                f"{plate} {began.astimezone(CST):%H:%M:%S}– {measured}")
-    print("detection (planted by the simulator → found by the rules):")
-    for name, way in WAYS.items():
-        plates = planted.get(name, set())
-        hit = set().union(*(found.get(rule, set()) for rule in way.rules))
-        caught = len(plates & hit)
-        print(f"  {name:20s} planted {len(plates):4d}, found {caught:4d}"
-              + (f" ({caught / len(plates):.0%})" if plates else "")
-              + f"; found on vehicles not planted so: {len(hit - plates)}")
-        others = sorted(hit - plates)[:3]
-        for rule in way.rules:
-            for line in examples.get(rule, []):
-                plate = line.split(" ", 1)[0]
-                if plate in others:
-                    planted_ways = ",".join(ways_of.get(plate, [])) or "none"
-                    print(f"      e.g. {rule} {line}"[:150] + f" (planted: {planted_ways})")
+                (plate, f"{began.astimezone(CST):%H:%M:%S}–{until} {measured}"))
+    print_detection(ways_of, found, examples)
 
 
 def report(args: argparse.Namespace, run: Run, scratch: Path) -> bool:
