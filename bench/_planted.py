@@ -31,6 +31,9 @@ def print_detection(ways_of: Mapping[str, Sequence[str]], found: Mapping[str, se
         print(f"  {name:20s} planted {len(plates):5d}, found {caught:5d}"
               + (f" ({caught / len(plates):.0%})" if plates else "")
               + f"; found on vehicles not planted so: {len(hit - plates)}")
+        missed = sorted(plates - hit)
+        if missed and len(missed) <= len(plates) // 2:  # a few misses: name them to look at
+            print(f"      missed: {', '.join(missed[:5])}" + (" …" if len(missed) > 5 else ""))
         others = sorted(hit - plates)
         if others:
             causes: dict[str, int] = {}
