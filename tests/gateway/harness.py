@@ -158,9 +158,11 @@ class TerminalClient:
         try:
             while True:
                 self.recv(timeout)
-        except EOFError:
+        except (EOFError, ConnectionResetError):
+            # A reset is the gateway closing too: Linux answers a close with unread bytes
+            # still queued (a frame sent after the one that ended the session) with RST.
             return True
-        except (TimeoutError, ConnectionResetError):
+        except TimeoutError:
             return False
 
     # -- conversations ---------------------------------------------------------------------------
