@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 ALL_KINDS = ("taxi", "ride_hailing", "bus", "coach", "hazmat", "heavy_truck")
-ParamType = Literal["int", "float"]
+ParamType = Literal["int", "float", "switch"]  # switch: 1 yes, 0 no (a checkbox in the portal)
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,11 @@ class Param:
     def coerce(self, raw: object) -> float | int:
         """The value as the rule uses it; ValueError with a readable message when out of range."""
         value = float(raw)  # type: ignore[arg-type]
+        if self.type == "switch" and value not in (0, 1):
+            raise ValueError(f"{self.name}: {value} is neither 0 (no) nor 1 (yes)")
         if not self.minimum <= value <= self.maximum:
             raise ValueError(f"{self.name}: {value} not in [{self.minimum}, {self.maximum}]")
-        return int(value) if self.type == "int" else value
+        return value if self.type == "float" else int(value)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
         Param("silence_h", _("任何车辆离线时长"), "h", 24, 1, 720),
         # 1: a report without a position (GNSS lost, the terminal still sending) is not a
         # silence — that terminal is online, in device_fault; 0: only positioned fixes count.
-        Param("reports_keep_online", _("无定位汇报视为在线"), "", 1, 0, 1, "int"),
+        Param("reports_keep_online", _("无定位汇报视为在线"), "", 1, 0, 1, "switch"),
     )),
     RuleSpec("gps_drift", _("定位漂移"), ALL_KINDS, "low", screened=False),
     RuleSpec("no_waybill", _("无电子运单运输"), ("hazmat",), "high", (
@@ -127,7 +129,7 @@ RULES: dict[str, RuleSpec] = {spec.code: spec for spec in (
         # 1: a truck at an approved place inside the zone (its depot, a hazmat parking lot) is
         # not passing through it (art. 49 restricts 通行); it counts once it drives out of the
         # place while the window is in force. 0: anywhere inside counts.
-        Param("exempt_approved_places", _("场站内不计（1 是，0 否）"), "", 1, 0, 1, "int"),
+        Param("exempt_approved_places", _("场站内不计"), "", 1, 0, 1, "switch"),
     )),
     RuleSpec("route_deviation", _("偏离路线"), ("hazmat", "bus", "coach"), "medium", (
         Param("corridor_hazmat_m", _("危货车路线宽度"), "m", 200, 20, 5000),

@@ -68,6 +68,14 @@ def fmt(value: float | int, unit: str = "") -> str:
     return f"{text} {unit}" if unit else text
 
 
+def show(param: Param, value: float | int) -> str:
+    """A parameter's value as the portal shows it: a switch as 是 / 否, a number with its
+    unit."""
+    if param.type == "switch":
+        return str(_("是")) if value else str(_("否"))
+    return fmt(value, param.unit)
+
+
 def _on_off(value: bool) -> str:
     return str(_("开")) if value else str(_("关"))
 
@@ -212,18 +220,20 @@ class ParamShown:
 
     @property
     def text(self) -> str:
-        return fmt(self.value, self.param.unit)
+        return show(self.param, self.value)
 
     @property
     def inherited_text(self) -> str:
-        return fmt(self.inherited, self.param.unit)
+        return show(self.param, self.inherited)
 
     @property
     def default_text(self) -> str:
-        return fmt(self.default, self.param.unit)
+        return show(self.param, self.default)
 
     @property
     def range_text(self) -> str:
+        if self.param.type == "switch":
+            return ""
         return f"{fmt(self.param.minimum)}–{fmt(self.param.maximum, self.param.unit)}"
 
     @property
@@ -260,8 +270,8 @@ def changes(spec: RuleSpec, before: Effective, after: Effective) -> list[Change]
     for p in spec.params:
         old, new = before.params.get(p.name), after.params.get(p.name)
         if old != new:
-            found.append(Change(p.name, str(p.label), "—" if old is None else fmt(old, p.unit),
-                                fmt(new, p.unit) if new is not None else "—"))
+            found.append(Change(p.name, str(p.label), "—" if old is None else show(p, old),
+                                show(p, new) if new is not None else "—"))
     if before.auto_confirm != after.auto_confirm:
         found.append(Change("auto_confirm", str(_("自动确认")), _on_off(before.auto_confirm),
                             _on_off(after.auto_confirm)))
@@ -385,7 +395,7 @@ class MatrixCell:
 def summary(spec: RuleSpec, resolved: Resolved) -> str:
     eff = resolved.effective
     parts = [_enabled_text(eff.enabled)]
-    parts += [f"{p.label} {fmt(eff.params[p.name], p.unit)}" for p in spec.params]
+    parts += [f"{p.label} {show(p, eff.params[p.name])}" for p in spec.params]
     source = resolved.source_label
     if resolved.key is not None:
         source += f" v{eff.version}"

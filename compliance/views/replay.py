@@ -66,12 +66,17 @@ class ReplayForm(forms.Form):
         if rule in RULES:
             for param in RULES[rule].params:
                 name = f"p_{param.name}"
+                self.param_names.append(name)
+                if param.type == "switch":  # blank: as set; otherwise yes or no
+                    self.fields[name] = forms.TypedChoiceField(
+                        label=param.label, required=False, coerce=int, empty_value=None,
+                        choices=[("", _("（按现行设置）")), ("1", _("是")), ("0", _("否"))])
+                    continue
                 self.fields[name] = forms.FloatField(
                     label=f"{param.label}（{param.unit}）" if param.unit else param.label,
                     required=False, min_value=param.minimum, max_value=param.maximum,
                     widget=forms.NumberInput(attrs={"placeholder": f"{param.default:g}",
                                                     "step": "any"}))
-                self.param_names.append(name)
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         rule = self.cleaned_data.get("what_if")

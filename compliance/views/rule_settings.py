@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.roles import Capability
 from compliance import selectors_settings as selectors
-from compliance.catalogue import RuleSpec
+from compliance.catalogue import RULES, RuleSpec
 from compliance.services.rule_settings import (
     NOTE_MAX,
     RuleSettingError,
@@ -65,8 +65,10 @@ class RuleSettingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.spec = spec
         for p in spec.params:
-            if p.type == "int":
-                field: forms.Field = forms.IntegerField(
+            if p.type == "switch":
+                field: forms.Field = forms.BooleanField(label=p.label, required=False)
+            elif p.type == "int":
+                field = forms.IntegerField(
                     label=p.label, min_value=int(p.minimum), max_value=int(p.maximum))
             else:
                 field = forms.FloatField(label=p.label, min_value=p.minimum,
@@ -78,7 +80,9 @@ class RuleSettingForm(forms.Form):
             del self.fields["tts_warning"]
 
     def param_values(self) -> dict[str, float | int]:
-        return {p.name: self.cleaned_data[p.name] for p in self.spec.params}
+        # A switch's checkbox gives a bool; the setting stores 1 / 0 like any parameter.
+        return {p.name: int(self.cleaned_data[p.name]) if p.type == "switch"
+                else self.cleaned_data[p.name] for p in self.spec.params}
 
 
 class RetireForm(forms.Form):
@@ -88,8 +92,11 @@ class RetireForm(forms.Form):
 
 def _initial(state: selectors.ScopeState) -> dict[str, Any]:
     effective = state.resolved.effective
-    # 80 rather than 80.0 in the input: whole numbers read as the bureau writes them.
-    params = {name: int(value) if float(value).is_integer() else value
+    # 80 rather than 80.0 in the input: whole numbers read as the bureau writes them. A
+    # switch's checkbox needs a bool (Django's checkbox ticks any value but False and None).
+    spec = RULES[effective.rule]
+    params = {name: bool(value) if spec.param(name).type == "switch"
+              else int(value) if float(value).is_integer() else value
               for name, value in effective.params.items()}
     return {"enabled": effective.enabled, "auto_confirm": effective.auto_confirm,
             "tts_warning": effective.tts_warning, **params,

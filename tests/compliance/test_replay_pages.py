@@ -44,3 +44,18 @@ def test_an_unknown_plate_is_a_form_error_and_nothing_is_queued(world, bureau_us
     response = client_for(bureau_user).post("/compliance/replay/", _form(plates="辽L99999"))
     assert response.status_code == 200 and "辽L99999" in response.content.decode()
     assert not ReplayRun.objects.exists()
+
+
+def test_a_what_if_switch_is_as_set_yes_or_no(world, bureau_user, client_for):
+    client = client_for(bureau_user)
+    picked = {k: v for k, v in _form(what_if="offline_in_service", pick="1").items()
+              if k != "go"}  # 显示参数: the rule's parameters, nothing queued
+    page = client.post("/compliance/replay/", picked).content.decode()
+    assert '<select name="p_reports_keep_online"' in page and "按现行设置" in page
+    assert not ReplayRun.objects.exists()
+    client.post("/compliance/replay/", _form(what_if="offline_in_service",
+                                             p_reports_keep_online="0"))
+    assert ReplayRun.objects.get().overrides == {"offline_in_service": {"reports_keep_online": 0}}
+    client.post("/compliance/replay/", _form(what_if="offline_in_service",
+                                             p_reports_keep_online=""))
+    assert ReplayRun.objects.count() == 2 and ReplayRun.objects.latest("pk").overrides == {}

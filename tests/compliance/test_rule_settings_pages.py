@@ -205,3 +205,28 @@ def test_the_api_refuses_users_without_violation_access(client_for, world):
     desk = User.objects.create_user(username="desk", password="x", level="bureau",
                                     role="desk_operator")
     assert client_for(desk).get("/api/v1/rule-settings/").status_code == 403
+
+
+def test_a_switch_parameter_is_a_checkbox_saved_as_one_or_zero(client_for, bureau_user):
+    """offline_in_service.reports_keep_online: ticked by default; unticking saves 0, shown as
+    否 in the history, and the form then shows it unticked (0 must not tick the box)."""
+    url = "/compliance/rules/offline_in_service/"
+    client = client_for(bureau_user)
+    body = client.get(url).content.decode()
+    assert 'type="checkbox" name="reports_keep_online"' in body
+    assert 'name="reports_keep_online" id="id_reports_keep_online" checked' in body
+    data = {"district": "", "kind": "", "enabled": "on", "note": "按定位判定", "action": "save",
+            "expected_version": "", "offline_after_min": 10, "silence_h": 24}
+    assert client.post(url, data).status_code == 302  # the box unticked: not in the post
+    row = RuleSetting.objects.get(current=True, rule="offline_in_service")
+    assert row.params["reports_keep_online"] == 0
+    body = client.get(url).content.decode()
+    assert "是</span> → <b>否" in body
+    assert 'type="checkbox" name="reports_keep_online" id="id_reports_keep_online">' in body
+
+
+def test_a_switch_takes_only_yes_or_no():
+    spec = RULES["offline_in_service"]
+    assert spec.param("reports_keep_online").coerce(True) == 1
+    with pytest.raises(ValueError):
+        spec.param("reports_keep_online").coerce(0.5)
