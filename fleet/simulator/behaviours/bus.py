@@ -12,6 +12,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+import numpy as np
+import shapely
+
 from fleet.simulator.behaviours.common import detour
 from fleet.simulator.entities import BusLineInfo
 from fleet.simulator.geometry import dist
@@ -22,6 +25,7 @@ from fleet.simulator.planner import Planner, VehicleContext
 CORRIDOR_M = 100.0  # RULES.md §2 route_deviation, bus
 _OUTSIDE_CLEAR_M = 150.0  # a stop outside stops keeps at least this far from any stop
 SKIPPED_STOPS = 2
+_BUS_STOP_PLACES = ("depot", "bus_stop", "transport_hub")  # where a bus may halt (the rule's)
 
 
 def line_of(ctx: VehicleContext) -> BusLineInfo | None:
@@ -99,8 +103,12 @@ def _backwards(route: Route, stops: list[float]) -> tuple[Route, list[float]]:
     return route.reversed(), [total - s for s in reversed(stops)]
 
 
+def _pending(p: Planner, name: str, after: float | None) -> bool:
+    return after is not None and p.t >= after and name not in p.ctx.done
+
+
 def _due(p: Planner, name: str, after: float | None) -> bool:
-    if after is None or p.t < after or name in p.ctx.done:
+    if not _pending(p, name, after):
         return False
     p.ctx.done.add(name)
     return True
@@ -112,14 +120,16 @@ def _run(p: Planner, route: Route, marks: list[float]) -> None:
     n = len(marks)
     skip: set[int] = set()
     outside_leg = deviate_from = None
+    outside_at = 0.0
     if n >= 4 and _due(p, "overspeed_run", traits.overspeed_after):
         skip = _overspeed_skips(marks)  # running late: speeds and passes stops to make time
     elif n >= 4 and _due(p, "skip_stop", traits.skip_stop_after):
         first = 1 + p.rng.randrange(max(1, n - 2 - SKIPPED_STOPS))
         skip = set(range(first, min(n - 1, first + SKIPPED_STOPS)))
-    elif _due(p, "stop_outside", traits.stop_outside_after):
-        legs = [i for i in range(1, n) if marks[i] - marks[i - 1] >= 2 * _OUTSIDE_CLEAR_M + 100]
-        outside_leg = p.rng.choice(legs) if legs else None
+    elif _pending(p, "stop_outside", traits.stop_outside_after) and (
+            spot := _outside_spot(p, route, marks)) is not None:
+        p.ctx.done.add("stop_outside")
+        outside_leg, outside_at = spot
     elif _due(p, "deviate", traits.deviate_after):
         deviate_from = 1 if n > 2 else None
     s_here, i = marks[0], 1
@@ -144,7 +154,7 @@ def _run(p: Planner, route: Route, marks: list[float]) -> None:
         leg = route.sub(s_here, marks[j])
         passed = tuple(marks[k] - s_here for k in range(i, j))
         if i == outside_leg:
-            _with_stop_outside(p, leg)
+            _with_stop_outside(p, leg, outside_at)
         elif passed:
             motion = p.motion(leg, no_slowdown=passed)
             times = tuple(motion[0].time_at(s) for s in passed)  # a report as it passes
@@ -169,16 +179,34 @@ def _overspeed_skips(marks: list[float]) -> set[int]:
     return set(range(1, n - 1))
 
 
-def _with_stop_outside(p: Planner, leg: Route) -> None:
-    """Halt with the doors open between two stops (60-120 s), away from every stop."""
-    mid = leg.length / 2
-    x, y, _ = leg.line.at(mid)
-    near_stop = any(dist(x, y, *p.world.frame.xy(s.lon, s.lat)) < _OUTSIDE_CLEAR_M
-                    for line in p.world.bus_lines.values() for s in line.stops)
-    if near_stop:
-        p.drive(leg, tag="line")
-        return
-    p.drive(leg.sub(0.0, mid), tag="line")
+def _outside_spot(p: Planner, route: Route, marks: list[float]) -> tuple[int, float] | None:
+    """Where this run halts between stops: (leg index, metres into the leg) of a point at least
+    _OUTSIDE_CLEAR_M from every stop of every line and outside the places a bus may halt at
+    (depots, stop areas, hubs). Lines share roads, so a leg's midpoint is often near another
+    line's stop: the spots are searched along each leg, every 25 m. None: this run has none
+    (the way then waits for a later run, e.g. the other direction)."""
+    world = p.world
+    key = ("stop-outside-spots", round(route.length, 1), tuple(round(m, 1) for m in marks))
+    if key not in world.cache:
+        stops = np.array([world.frame.xy(s.lon, s.lat) for line in world.bus_lines.values()
+                          for s in line.stops] or [(np.inf, np.inf)])
+        allowed = [z.local for z in world.zones_of(*_BUS_STOP_PLACES)]
+        spots = []
+        for i in range(1, len(marks)):
+            length = marks[i] - marks[i - 1]
+            for into in np.arange(_OUTSIDE_CLEAR_M, length - _OUTSIDE_CLEAR_M, 25.0):
+                x, y, _ = route.line.at(marks[i - 1] + float(into))
+                if (np.hypot(stops[:, 0] - x, stops[:, 1] - y).min() >= _OUTSIDE_CLEAR_M
+                        and not any(z.contains(shapely.Point(x, y)) for z in allowed)):
+                    spots.append((i, float(into)))
+        world.cache[key] = spots
+    spots = world.cache[key]
+    return p.rng.choice(spots) if spots else None
+
+
+def _with_stop_outside(p: Planner, leg: Route, at: float) -> None:
+    """Halt with the doors open between two stops (60-120 s), ``at`` metres into the leg."""
+    p.drive(leg.sub(0.0, at), tag="line")
     p.dwell(p.rng.uniform(60, 120), doors=True, tag="stop_outside", report_start=True,
             report_end=True)
-    p.drive(leg.sub(mid, leg.length), tag="line")
+    p.drive(leg.sub(at, leg.length), tag="line")
