@@ -47,13 +47,9 @@ def groups_for_scope(scope: Scope) -> list[str]:
     return scoped_groups(scope, city=CITY, district=district_group, enterprise=enterprise_group)
 
 
-def groups_for_violation(violation: Violation | dict[str, Any]) -> list[str]:
-    """The groups that may see a violation (a model instance or an alert row)."""
-    if isinstance(violation, dict):
-        return [CITY, district_group(violation["district_id"]),
-                enterprise_group(violation["enterprise_id"])]
-    return [CITY, district_group(violation.district_id),
-            enterprise_group(violation.enterprise_id)]
+def groups_for_violation(row: dict[str, Any]) -> list[str]:
+    """The groups that may see a violation (a row with its district_id and enterprise_id)."""
+    return [CITY, district_group(row["district_id"]), enterprise_group(row["enterprise_id"])]
 
 
 def alert_rows(queryset: QuerySet[Violation]) -> QuerySet[Violation, dict[str, Any]]:
@@ -115,9 +111,10 @@ def publish_review_changes(ids: list[int]) -> None:
     if not ids:
         return
     try:
-        rows = Violation.objects.filter(pk__in=ids).only("review_status", "district", "enterprise")
-        _send((groups_for_violation(v),
-               {"type": REVIEWED, "violation": {"id": v.pk, "review_status": v.review_status}})
-              for v in rows)
+        rows = Violation.objects.filter(pk__in=ids).values("pk", "review_status", "district_id",
+                                                           "enterprise_id")
+        _send((groups_for_violation(row), {"type": REVIEWED, "violation": {
+                   "id": row["pk"], "review_status": row["review_status"]}})
+              for row in rows)
     except Exception:
         log.exception("publishing review changes of %d violation(s) failed", len(ids))
