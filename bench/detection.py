@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import heapq
 import itertools
 import os
 import sys
@@ -36,26 +35,16 @@ import django
 
 django.setup()
 
-from _planted import print_detection  # noqa: E402  (bench/, next to this script)
+from _city import as_records, city, planned  # noqa: E402  (bench/, next to this script)
+from _planted import print_detection  # noqa: E402
 
 from compliance.runtime.detector import Detector  # noqa: E402
-from compliance.runtime.inputs import (  # noqa: E402
-    MeterIn,
-    RuleInput,
-    fix_places,
-    from_record,
-    order_key,
-)
-from fleet.gateway.records import make_fix, safety_events  # noqa: E402
-from fleet.jt808 import ALARM_CODE_TABLES, CST  # noqa: E402
-from fleet.simulator.entities import TerminalInfo  # noqa: E402
+from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key  # noqa: E402
+from fleet.jt808 import CST  # noqa: E402
 from fleet.simulator.localtime import from_datetime  # noqa: E402
-from fleet.simulator.outbox import location  # noqa: E402
 from fleet.simulator.plan import Fix as PlannedFix  # noqa: E402
 from fleet.simulator.plan import MeterTrip  # noqa: E402
-from fleet.simulator.runner import SimConfig, Simulation  # noqa: E402
-from fleet.simulator.vehicle import VehiclePlan  # noqa: E402
-from fleet.simulator.world import load_world  # noqa: E402
+from fleet.simulator.runner import Simulation  # noqa: E402
 
 # A past Monday: fixes must not be in the future to the rules (RULES.md §3), and nothing is
 # written, so the day may overlap anything.
@@ -63,38 +52,12 @@ DAY = dt.datetime(2025, 1, 6, tzinfo=CST)
 CHUNK = 5000  # reports per batch, as a worker takes them off the bus
 
 
-def when(t: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(t, CST)
-
-
 def inputs(simulation: Simulation, until: float) -> Iterator[tuple[int, list[RuleInput]]]:
-    """(vehicle id, its rule inputs from one planned item), every terminal merged in time order
-    up to ``until``."""
-    world, config = simulation.world, simulation.config
-
-    def planned(terminal: TerminalInfo) -> Iterator[tuple[float, TerminalInfo, object]]:
-        plan = VehiclePlan(world, terminal, seed=config.seed, start=config.start,
-                           ways=simulation.ways.get(terminal.sim, ()),
-                           blind_spots=simulation.spots)
-        for item in plan.items():
-            if item.t >= until:
-                return
-            if isinstance(item, PlannedFix | MeterTrip):
-                yield item.t, terminal, item
-
-    merged = heapq.merge(*(planned(t) for t in simulation.terminals), key=lambda e: e[0])
-    for t, terminal, item in merged:
-        vehicle_id = terminal.vehicle.id
-        if isinstance(item, MeterTrip):
-            yield vehicle_id, [MeterIn(when(item.alighted_at), when(item.boarded_at),
-                                       when(item.alighted_at), str(item.trip_no))]
-            continue
-        assert isinstance(item, PlannedFix)
-        fix = make_fix(location(item), sim=terminal.sim, vehicle_id=vehicle_id,
-                       plate=terminal.vehicle.plate, received_at=when(t), serial=0,
-                       table=ALARM_CODE_TABLES[terminal.alarm_standard])
-        yield vehicle_id, [found[1] for record in (fix, *safety_events(fix))
-                           if (found := from_record(record)) is not None]
+    """(vehicle id, the rule inputs of one planned fix or meter trip), every terminal merged in
+    time order up to ``until``, read as the pipeline reads them (bench/_city.py)."""
+    for _, terminal, item in planned(simulation, kinds=(PlannedFix, MeterTrip), until=until):
+        yield terminal.vehicle.id, [found[1] for record in as_records(terminal, item)
+                                    if (found := from_record(record)) is not None]
 
 
 def main() -> None:
@@ -107,9 +70,7 @@ def main() -> None:
     args = parser.parse_args()
 
     start = DAY.replace(hour=args.start_hour)
-    world = load_world(start)
-    simulation = Simulation(world, SimConfig(start=from_datetime(start), seed=args.seed,
-                                             share=args.share))
+    simulation = city(start, seed=args.seed, share=args.share)
     if not simulation.terminals:
         sys.exit("no terminals: load the demo city first (make run, or manage.py "
                  "load_demo_city)")

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,14 +42,13 @@ from _scratch import bench_days  # noqa: E402  (bench/, next to this script)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from fleet.gateway.records import CardReport, Fix  # noqa: E402
+from fleet.gateway.records import Fix  # noqa: E402
 from fleet.models import Vehicle  # noqa: E402
-from fleet.simulator.entities import TerminalInfo  # noqa: E402
 from fleet.telemetry.bus import StreamBus  # noqa: E402
 from fleet.telemetry.processing import VehicleMemory, position_rows  # noqa: E402
 from fleet.telemetry.schema import POSITIONS_TABLE  # noqa: E402
 from fleet.telemetry.store import COLUMNS, TYPES  # noqa: E402
-from fleet.telemetry.wire import BusRecord, MeterTripRecord  # noqa: E402
+from fleet.telemetry.wire import BusRecord  # noqa: E402
 
 CST = dt.timezone(dt.timedelta(hours=8))
 # A day far from live data so the bench never collides with real fixes.
@@ -114,69 +113,23 @@ def make_tracks(count: int, vehicle_ids: list[int]) -> list[Fix]:
 def make_city_traffic(count: int) -> list[BusRecord]:
     """The demo city's own traffic from the simulator's plans (what `manage.py simulate`
     sends, planted misbehaviour at its default share included), as the gateway and the ingest
-    API would publish it: every terminal from RULES_DAY on, merged in time order, until
-    `count` fixes (about 15 minutes of the whole city for 360,000). Vehicles drive the road
-    graph, buses their lines and trucks their waybill routes, so places, zones and findings
-    come at the city's rate, where make_tracks' straight lines leave roads and lines all the
-    time. Each fix is the simulator's 0x0200 body read by the gateway's own `make_fix` (no
-    position without the positioned bit, active-safety items as their events); with the fixes,
-    driver cards (0x0702, applied by the worker as live) and the taxis' meter trips (ingest
-    API records; without them every loaded taxi is a no_meter finding). Left out: backfill (a
-    fix the simulator buffers in a blind spot is published at once)."""
-    import heapq
+    API would publish it (bench/_city.py): every terminal from RULES_DAY on, merged in time
+    order, until `count` fixes (about 15 minutes of the whole city for 360,000). Vehicles
+    drive the road graph, buses their lines and trucks their waybill routes, so places, zones
+    and findings come at the city's rate, where make_tracks' straight lines leave roads and
+    lines all the time. With the fixes: driver cards (applied by the worker as live) and the
+    taxis' meter trips (without them every loaded taxi is a no_meter finding)."""
+    from _city import as_records, city, planned
 
-    from fleet.gateway.records import make_fix, safety_events
-    from fleet.jt808 import ALARM_CODE_TABLES
-    from fleet.simulator.localtime import from_datetime
-    from fleet.simulator.outbox import location
-    from fleet.simulator.plan import CardIn, CardOut, MeterTrip
     from fleet.simulator.plan import Fix as PlannedFix
-    from fleet.simulator.runner import SimConfig, Simulation
-    from fleet.simulator.vehicle import VehiclePlan
-    from fleet.simulator.world import load_world
-
-    world = load_world(RULES_DAY)
-    simulation = Simulation(world, SimConfig(start=from_datetime(RULES_DAY)))
-    wanted = (PlannedFix, CardIn, CardOut, MeterTrip)
-
-    def planned(terminal: TerminalInfo) -> Iterator[tuple[float, TerminalInfo, object]]:
-        plan = VehiclePlan(world, terminal, seed=simulation.config.seed,
-                           start=simulation.config.start,
-                           ways=simulation.ways.get(terminal.sim, ()),
-                           blind_spots=simulation.spots)
-        for item in plan.items():
-            if isinstance(item, wanted):
-                yield item.t, terminal, item
-
-    def when(t: float) -> dt.datetime:
-        return dt.datetime.fromtimestamp(t, CST)
 
     records: list[BusRecord] = []
     fixes = 0
-    for serial, (t, terminal, item) in enumerate(heapq.merge(
-            *(planned(t) for t in simulation.terminals), key=lambda e: e[0])):
+    for serial, (_, terminal, item) in enumerate(planned(city(RULES_DAY))):
         if fixes >= count:
             break
-        sim, vehicle = terminal.sim, terminal.vehicle
-        at, serial = when(t), serial % 65536
-        if isinstance(item, PlannedFix):
-            fixes += 1
-            fix = make_fix(location(item), sim=sim, vehicle_id=vehicle.id, plate=vehicle.plate,
-                           received_at=at, serial=serial,
-                           table=ALARM_CODE_TABLES[terminal.alarm_standard])
-            records += [fix, *safety_events(fix)]
-        elif isinstance(item, CardIn):
-            records.append(CardReport(sim, vehicle.id, vehicle.plate, at, at, True,
-                                      item.certificate[:20], item.id_card[:20], item.name,
-                                      item.issuer, item.valid_until, 0, serial))
-        elif isinstance(item, CardOut):
-            records.append(CardReport(sim, vehicle.id, vehicle.plate, at, at, False, "", "",
-                                      "", "", None, None, serial))
-        elif isinstance(item, MeterTrip):
-            records.append(MeterTripRecord(
-                "bench", vehicle.id, str(item.trip_no), when(item.boarded_at),
-                when(item.alighted_at), item.boarded_lon, item.boarded_lat, item.alighted_lon,
-                item.alighted_lat, item.distance_km, item.fare_yuan, at))
+        fixes += isinstance(item, PlannedFix)
+        records += as_records(terminal, item, serial % 65536)
     return records
 
 
