@@ -22,6 +22,8 @@ from compliance.engine.driving import distance_km
 from compliance.engine.model import Episode, RuleFix
 
 RULE = "no_meter"
+# A silence longer than this ends a loaded interval (setting no_meter.max_gap_s).
+MAX_GAP = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class MeterSettings:
     min_distance_m: float = 500.0
     min_coverage: float = 0.5
     grace: dt.timedelta = dt.timedelta(minutes=5)
-    max_gap: dt.timedelta = dt.timedelta(minutes=5)
+    max_gap: dt.timedelta = MAX_GAP
 
     def as_thresholds(self) -> dict[str, float | str]:
         return {"min_duration_s": self.min_duration.total_seconds(),
@@ -59,7 +61,7 @@ def loaded(fix: RuleFix) -> bool:
 
 
 def step(state: LoadedTracker, fix: RuleFix,
-         max_gap: dt.timedelta = MeterSettings.max_gap) -> None:
+         max_gap: dt.timedelta = MAX_GAP) -> None:
     """Feed fixes in time order; completed loaded intervals collect in ``state.finished``."""
     if state.last is not None and fix.time <= state.last.time:
         return
@@ -105,7 +107,7 @@ def judge(interval: LoadedInterval, trips: list[tuple[dt.datetime, dt.datetime]]
     covered = coverage(interval, trips)
     if covered >= settings.min_coverage:
         return None
-    measured = {"covered_fraction": round(covered, 4),
+    measured: dict[str, float | str] = {"covered_fraction": round(covered, 4),
                 "duration_s": (interval.end - interval.start).total_seconds(),
                 "distance_m": round(interval.distance_m, 1)}
     if interval.silence_s:

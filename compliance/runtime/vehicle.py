@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from compliance.catalogue import applies
 from compliance.engine import credentials, daily, fatigue, meter, overspeed, presence, quality
@@ -19,7 +20,7 @@ from compliance.engine.driving import is_driving
 from compliance.engine.model import Episode, RuleFix, local
 from compliance.runtime.config import RuleConfig
 from compliance.runtime.facts import Facts, VehicleFacts, WaybillFacts
-from compliance.runtime.geometry import ZoneShape
+from compliance.runtime.geometry import Route, ZoneShape
 from compliance.runtime.inputs import AlarmIn, FixIn, MeterIn, OrderIn, RuleInput, SignIn, SignOut
 from fleet.geo.distance import haversine_km
 from fleet.models.registry import REQUIRED_CERTIFICATE, CertificateKind
@@ -30,7 +31,17 @@ ALLOWED_STOP_KINDS = frozenset({"depot", "hazmat_parking"})
 BUS_STOP_PLACES = frozenset({"depot", "bus_stop", "transport_hub"})
 # Loading and unloading at the waybill's own origin and destination is not a long stop.
 WAYBILL_END_RADIUS_M = 300.0
-_FLAGS = {1: "start", 2: "end"}
+_FLAGS: dict[int, alarms.Flag] = {1: "start", 2: "end"}
+
+# Certificate kinds as the plain strings they are at run time. Without Django's type stubs a
+# TextChoices member reads as its (value, label) tuple to the type checker, and the compiled
+# rules check the types they were told, so the members are read through an untyped name.
+_CHOICES: Any = CertificateKind
+HAZMAT_DRIVER = str(_CHOICES.HAZMAT_DRIVER)
+HAZMAT_ESCORT = str(_CHOICES.HAZMAT_ESCORT)
+RIDE_HAILING_DRIVER = str(_CHOICES.RIDE_HAILING_DRIVER)
+_REQUIRED: Any = REQUIRED_CERTIFICATE
+REQUIRED_KIND: dict[str, str] = {kind: str(needed) for kind, needed in _REQUIRED.items()}
 
 
 @dataclass
@@ -348,8 +359,8 @@ class VehicleRules:
                 at=fix.time, waybill_number=waybill.number, escort_id=waybill.escort_id), config)
         if not config.on("cert_invalid"):
             return
-        for role, person, needed in (("driver", waybill.driver_id, CertificateKind.HAZMAT_DRIVER),
-                                     ("escort", waybill.escort_id, CertificateKind.HAZMAT_ESCORT)):
+        for role, person, needed in (("driver", waybill.driver_id, HAZMAT_DRIVER),
+                                     ("escort", waybill.escort_id, HAZMAT_ESCORT)):
             # Local date, as judge_sign_in does (a replayed fix time is in UTC).
             if person is None or facts.holds_valid(person, needed, local(fix.time).date()):
                 continue
@@ -363,7 +374,7 @@ class VehicleRules:
                 episode.measured.update({"role": role, "waybill": waybill.number})
                 self._emit(episode, config)
 
-    def _follow_route(self, fix: RuleFix, ref: str, route: object, x: float, y: float,
+    def _follow_route(self, fix: RuleFix, ref: str, route: Route | None, x: float, y: float,
                       config: RuleConfig) -> None:
         if not config.on("route_deviation"):
             return
@@ -376,7 +387,7 @@ class VehicleRules:
             self.route_ref = ref
         if route is None:
             return
-        distance = route.distance_m(x, y)  # type: ignore[attr-defined]
+        distance = route.distance_m(x, y)
         self._emit(route_rules.route_step(self.route, fix, distance, config.corridor_m,
                                           config.route), config)
 
@@ -386,13 +397,13 @@ class VehicleRules:
         if rule is None or not config.on(rule):
             return
         flag = _FLAGS.get(item.flag, "report")
-        self._emit(alarms.signal(self.alarms, rule, flag, item.time,  # type: ignore[arg-type]
+        self._emit(alarms.signal(self.alarms, rule, flag, item.time,
                                  config.alarms[rule], {"type": item.type_name}), config)
 
     def _sign_in(self, item: SignIn, vehicle: VehicleFacts, facts: Facts,
                  config: RuleConfig) -> None:
         self.driver_id = item.driver_id
-        required = REQUIRED_CERTIFICATE.get(vehicle.kind)
+        required = REQUIRED_KIND.get(vehicle.kind)
         if required is None or not config.on("cert_invalid"):
             return
         episode = credentials.judge_sign_in(
@@ -417,7 +428,7 @@ class VehicleRules:
             at=item.time, order_id=item.order_id,
             vehicle_permit_valid=permit_to is not None and on <= permit_to,
             driver_permit_valid=driver_id is not None and facts.holds_valid(
-                driver_id, CertificateKind.RIDE_HAILING_DRIVER, on),
+                driver_id, RIDE_HAILING_DRIVER, on),
             driver_id=driver_id, bound_driver_ids=facts.platform_bindings.get(self.vehicle_id,
                                                                                set()))
         self._emit(episode, config)

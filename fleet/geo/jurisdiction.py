@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import shapely
@@ -31,6 +31,8 @@ from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
+
+Metres = TypeVar("Metres", float, np.ndarray)  # one coordinate, or an array of them
 
 EDGE_TOLERANCE_DEG = 1e-9
 _METRES_PER_DEG_LAT = 111_320.0
@@ -76,7 +78,8 @@ class LocalFrame:
 
         return shapely.transform(geometry, to_metres)
 
-    def back(self, x: float, y: float) -> tuple[float, float]:
+    def back(self, x: Metres, y: Metres) -> tuple[Metres, Metres]:
+        """Degrees of a point, or of arrays of points (numpy broadcasts the same arithmetic)."""
         return self.lon0 + x / self.kx, self.lat0 + y / _METRES_PER_DEG_LAT
 
     def backward(self, geometry: BaseGeometry) -> BaseGeometry:
