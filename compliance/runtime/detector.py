@@ -66,6 +66,7 @@ class Detector:
         self._to_checkpoint: set[int] = set()
         self._last_checkpoint = time.monotonic()
         self.findings_written = 0
+        self.rule_faults = 0  # vehicles whose rules raised (logged; their state started afresh)
         from compliance.live import prepare  # imported where used, as in _after_commit
 
         prepare()
@@ -127,8 +128,18 @@ class Detector:
         if state is None:  # not setdefault: building a VehicleRules costs more than a fix
             state = self.states[vehicle_id] = VehicleRules(vehicle_id)
         config = self.configs.get(vehicle.district_id, vehicle.kind)
-        for item in items:
-            state.feed(item, self.facts, config)
+        try:
+            for item in items:
+                state.feed(item, self.facts, config)
+        except Exception:
+            # A fault in the rules (a bug one vehicle's data runs into) must neither stop the
+            # worker nor lose the batch: its fixes are stored in this same transaction. That
+            # vehicle's rules start afresh from its next input; the fault is logged with it.
+            log.exception("the rules failed on vehicle %s; its rule state starts afresh",
+                          vehicle_id)
+            self.states[vehicle_id] = VehicleRules(vehicle_id)
+            self.rule_faults += 1
+            return
         self._to_checkpoint.add(vehicle_id)
 
     def write_findings(self, conn: psycopg.Connection,

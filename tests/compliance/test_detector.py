@@ -256,3 +256,36 @@ def test_a_batch_writes_all_its_findings_in_a_fixed_number_of_statements(world, 
     assert {v.district_id for v in rows} == {world.district_b.pk}
     assert all(v.evidence["resolution"]["how"] == "inside" and "events" in v.evidence
                and v.track is not None for v in rows)
+
+
+class FaultyRules:
+    """A vehicle state whose rules raise, as a bug met by one vehicle's data would."""
+
+    def __init__(self, vehicle_id: int) -> None:
+        self.vehicle_id = vehicle_id
+        self.dirty: dict = {}
+        self.last_report = None
+        self.through = None
+
+    def feed(self, item, facts, config) -> None:
+        raise ValueError("a rule bug")
+
+
+def test_a_fault_in_one_vehicles_rules_loses_nothing_else(world, hazmat, pipeline, caplog):
+    other = factories.make_vehicle(world.enterprise_a, kind="hazmat")
+    bus, worker, detector = pipeline()
+    detector.states[hazmat.pk] = FaultyRules(hazmat.pk)
+    bus.publish(speeding(hazmat.pk, range(0, 70, 10)) + speeding(other.pk, range(0, 70, 10)))
+    drain(worker)
+    # The batch committed: every fix stored, the other vehicle judged, nothing dead-lettered.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT vehicle_id, count(*) FROM telemetry_position GROUP BY vehicle_id")
+        assert dict(cursor.fetchall()) == {hazmat.pk: 7, other.pk: 7}
+    assert worker.stats.dead_letters == 0 and detector.rule_faults == 1
+    assert list(Violation.objects.values_list("vehicle_id", flat=True)) == [other.pk]
+    assert f"the rules failed on vehicle {hazmat.pk}" in caplog.text
+    # The faulty vehicle's rules start afresh and judge what comes next.
+    assert type(detector.states[hazmat.pk]).__name__ == "VehicleRules"
+    bus.publish(speeding(hazmat.pk, range(100, 170, 10)))
+    drain(worker)
+    assert Violation.objects.filter(vehicle=hazmat, rule="overspeed").count() == 1
