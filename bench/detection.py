@@ -40,6 +40,7 @@ from _planted import print_detection  # noqa: E402
 
 from compliance.runtime.detector import Detector  # noqa: E402
 from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key  # noqa: E402
+from config import native  # noqa: E402
 from fleet.jt808 import CST  # noqa: E402
 from fleet.simulator.localtime import from_datetime  # noqa: E402
 from fleet.simulator.plan import Fix as PlannedFix  # noqa: E402
@@ -104,7 +105,7 @@ def main() -> None:
     print(f"{len(simulation.terminals)} terminals, {args.hours:g} h of data time from "
           f"{start:%Y-%m-%d %H:%M}: {reports:,} reports and meter trips in {elapsed:.0f} s "
           f"(the simulator's planning included); rule stage {reports / rule_seconds:,.0f} "
-          f"per second")
+          f"per second, {'compiled (mypyc)' if native.in_use() else 'interpreted'}")
     ways_of = {t.vehicle.plate: list(simulation.ways[t.sim]) for t in simulation.terminals
                if simulation.ways.get(t.sim)}
     for rule in examples:

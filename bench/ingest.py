@@ -42,6 +42,7 @@ from _scratch import bench_days  # noqa: E402  (bench/, next to this script)
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from config import native  # noqa: E402
 from fleet.gateway.records import Fix  # noqa: E402
 from fleet.models import Vehicle  # noqa: E402
 from fleet.telemetry.bus import StreamBus  # noqa: E402
@@ -342,7 +343,8 @@ def rules_comparison(args: argparse.Namespace) -> None:
         if len(fixes) > fix_count else ""
     print(f"fixes: {fix_count}{others} of {len({f.vehicle_id for f in fixes})} vehicles "
           f"({args.traffic} traffic); workers: {args.workers}; "
-          f"publishing: {args.rate or 'all at once'} fixes/s")
+          f"publishing: {args.rate or 'all at once'} fixes/s; rules "
+          f"{'compiled (mypyc)' if native.in_use() else 'interpreted'}")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
     costs, ons, offs = [], [], []
     for n in range(1, args.repeat + 1):

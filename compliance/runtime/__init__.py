@@ -4,3 +4,7 @@
 same ``VehicleRules.feed`` runs live (``detector.Detector``, called by the pipeline worker in
 per-vehicle order) and over stored history (``replay``), so both give the same findings.
 """
+
+from config.native import attach
+
+attach(__name__, __path__)  # the compiled modules, when built from these very sources

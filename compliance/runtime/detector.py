@@ -30,13 +30,15 @@ from compliance.runtime.history import load_inputs
 from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key
 from compliance.runtime.vehicle import VehicleRules
 from compliance.runtime.writer import VehicleFindings, ViolationWriter, Written
+from config import native
 from fleet.geo.jurisdiction import DistrictResolver
 from fleet.telemetry.wire import BusRecord
 
 log = logging.getLogger(__name__)
 # Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
 # then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
-STATE_VERSION = 3
+# Compiled and interpreted states pickle differently (slots), hence the build in the tag.
+STATE_VERSION = (3, "compiled" if native.in_use() else "interpreted")
 
 _LOAD_CHECKPOINTS = """
 SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)
@@ -197,8 +199,8 @@ class Detector:
             except Exception:  # an unreadable checkpoint starts afresh
                 version = None
             if version != STATE_VERSION:
-                log.warning("checkpoint of vehicle %s from another version; starting afresh",
-                            vehicle_id)
+                log.warning("checkpoint of vehicle %s from another version or build (%s); "
+                            "starting afresh", vehicle_id, version)
                 continue
             self.states[vehicle_id] = state
             first = firsts[vehicle_id]

@@ -4,3 +4,7 @@
 ``jurisdiction`` answers "which district owns this point?" in pure Python (shapely), for the hot
 path and for the demo city generator.
 """
+
+from config.native import attach
+
+attach(__name__, __path__)  # the compiled modules, when built from these very sources
