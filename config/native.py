@@ -177,8 +177,9 @@ def build() -> Path:
         finally:
             os.chdir(cwd)
         (work_path / "lib" / "complete").write_text(wanted, encoding="utf-8")
-        shutil.rmtree(target, ignore_errors=True)
-        (work_path / "lib").rename(target)
+        if not (target / "complete").is_file():  # another set-up may have finished it meanwhile
+            shutil.rmtree(target, ignore_errors=True)
+            (work_path / "lib").rename(target)
     _write_manifest(wanted, files)
     for old in NATIVE_DIR.iterdir():
         if old.is_dir() and old != target and not old.name.startswith("building-"):
