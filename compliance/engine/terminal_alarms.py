@@ -93,7 +93,8 @@ def signal(state: TerminalAlarms, rule: str, flag: Flag, at: dt.datetime,
         expire(state, at, settings, rule)
     current = state.open.get(rule)
     if flag == "end":
-        if current is not None:
+        # An end older than the open episode's start is a late report of an earlier one.
+        if current is not None and at >= current.episode.start:
             _close(state, rule, at)
         return None
     if current is not None:
@@ -101,13 +102,19 @@ def signal(state: TerminalAlarms, rule: str, flag: Flag, at: dt.datetime,
         current.episode.measured["reports"] = int(current.episode.measured.get("reports", 1)) + 1
         return None
     previous = state.ended.get(rule)
-    if previous is not None and previous.end is not None and at - previous.end < settings.merge_gap:
-        # Same episode: take it back out of the closed list and keep it running.
-        if previous in state.closed:
-            state.closed.remove(previous)
-        previous.end = None
-        state.open[rule] = _Open(previous, at)
-        return None
+    if previous is not None and previous.end is not None:
+        if previous.start - settings.merge_gap <= at < previous.end:
+            # A late report (a terminal's backlog, a re-sent batch) of the episode already
+            # closed: it changes nothing. Re-opening it from this older time would close it
+            # again before its start.
+            return None
+        if previous.end <= at < previous.end + settings.merge_gap:
+            # Same episode: take it back out of the closed list and keep it running.
+            if previous in state.closed:
+                state.closed.remove(previous)
+            previous.end = None
+            state.open[rule] = _Open(previous, at)
+            return None
     episode = Episode(rule, at, measured={"reports": 1, **(detail or {})},
                       thresholds=settings.as_thresholds())
     state.open[rule] = _Open(episode, at)

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 
 from compliance.models import Violation
+from compliance.runtime.inputs import order_key
 from fleet.jt808.safety import ALARM_CODE_TABLES
 from fleet.models import Certificate, Vehicle
 from tests import factories
@@ -86,6 +87,25 @@ def test_a_restart_within_60_seconds_is_the_same_episode(taxi, restart, expected
                           alarm(restart, "dsm_distraction", 1),
                           alarm(at(9, 1, 50), "dsm_distraction", 2))
     assert rows(run(taxi, trip.items)) == expected
+
+
+def test_late_reports_of_a_closed_alarm_change_nothing(taxi):
+    # Found by test_rules_any_input: a late report (a terminal's backlog) of an episode the
+    # quiet close had ended re-opened it from the older time, and it closed before it began.
+    trip = _driving().add(alarm(at(9, 0, 10), "dsm_phone", 0))
+    late = [alarm(at(9, 0, 5), "dsm_phone", 0),  # inside (merge gap before the start)
+            alarm(at(9, 0, 40), "dsm_phone", 0),  # inside
+            alarm(at(9, 0, 20), "dsm_phone", 2)]  # an end, but the episode closed already
+    items = sorted(trip.items, key=order_key) + late
+    assert rows(run(taxi, items, sort=False)) == [Row("dsm_phone", at(9, 0, 10), at(9, 1, 10))]
+
+
+def test_a_late_report_long_before_a_closed_alarm_is_its_own_episode(taxi):
+    trip = _driving().add(alarm(at(9, 2), "dsm_phone", 0))
+    items = [*sorted(trip.items, key=order_key), alarm(at(9, 0, 10), "dsm_phone", 0)]
+    # Open: nothing after it has come yet to close it.
+    assert rows(run(taxi, items, sort=False)) == [
+        Row("dsm_phone", at(9, 0, 10), None), Row("dsm_phone", at(9, 2), at(9, 3))]
 
 
 @pytest.mark.parametrize(("standard", "kind", "code", "rule"), [
