@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
 # then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
 # Compiled and interpreted states pickle differently (slots), hence the build in the tag.
-STATE_VERSION = (3, "compiled" if native.in_use() else "interpreted")
+STATE_VERSION = (4, "compiled" if native.in_use() else "interpreted")
 
 _LOAD_CHECKPOINTS = """
 SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)

@@ -32,6 +32,7 @@ BUS_STOP_PLACES = frozenset({"depot", "bus_stop", "transport_hub"})
 # Loading and unloading at the waybill's own origin and destination is not a long stop.
 WAYBILL_END_RADIUS_M = 300.0
 _FLAGS: dict[int, alarms.Flag] = {1: "start", 2: "end"}
+SEEN_ALARMS = 64  # re-sent reports come within minutes; a vehicle reports few alarms in that
 
 # Certificate kinds as the plain strings they are at run time. Without Django's type stubs a
 # TextChoices member reads as its (value, label) tuple to the type checker, and the compiled
@@ -97,6 +98,10 @@ class VehicleRules:
     route_ref: str = ""
     meter_trips: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
     judged_orders: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    # The latest active-safety reports, so a re-sent one (a frame the gateway was not sure of,
+    # a re-delivered batch) is not counted twice into its episode's reports.
+    seen_alarms: OrderedDict[tuple[dt.datetime, str, int], None] = field(
+        default_factory=OrderedDict)
     fatigue: fatigue.ContinuousDriving = field(default_factory=fatigue.ContinuousDriving)
     daily: daily.DailyDriving = field(default_factory=daily.DailyDriving)
     overspeed: overspeed.Overspeed = field(default_factory=overspeed.Overspeed)
@@ -396,6 +401,12 @@ class VehicleRules:
         rule = alarms.SAFETY_RULES.get(item.type_name)
         if rule is None or not config.on(rule):
             return
+        key = (item.time, item.type_name, item.flag)
+        if key in self.seen_alarms:
+            return
+        self.seen_alarms[key] = None
+        if len(self.seen_alarms) > SEEN_ALARMS:
+            self.seen_alarms.popitem(last=False)
         flag = _FLAGS.get(item.flag, "report")
         self._emit(alarms.signal(self.alarms, rule, flag, item.time,
                                  config.alarms[rule], {"type": item.type_name}), config)

@@ -158,3 +158,24 @@ def test_any_inputs_are_judged_without_error(city, items, kind, in_order, batch)
         # What the writer stores as JSON (PostgreSQL refuses NaN and infinities).
         assert well_formed(episode.measured) and well_formed(episode.thresholds), episode
         json.dumps([episode.measured, episode.thresholds], allow_nan=False)
+
+
+def findings(state: VehicleRules) -> list[tuple[object, ...]]:
+    return sorted((rule, start, key, found.episode.end, sorted(found.episode.measured.items()))
+                  for (rule, start, key), found in state.dirty.items())
+
+
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(items=inputs, kind=st.sampled_from(ALL_KINDS))
+def test_a_redelivered_batch_changes_no_finding(city, items, kind):
+    """The gateway re-sends what it was not sure of and the bus re-delivers an unacknowledged
+    batch: the same reports again, after newer ones, must not change a finding or a measure."""
+    vehicles, facts, configs, _ = city
+    once, twice = VehicleRules(vehicles[kind].pk), VehicleRules(vehicles[kind].pk)
+    batch = sorted(items, key=order_key)
+    for state, deliveries in ((once, 1), (twice, 2)):
+        for _ in range(deliveries):
+            for item in batch:
+                state.feed(item, facts, configs[kind])
+    assert findings(once) == findings(twice)
