@@ -102,7 +102,13 @@ class Detector:
         self.refresh()
         per_vehicle: dict[int, list[RuleInput]] = defaultdict(list)
         for record in records:
-            found = from_record(record)
+            try:
+                found = from_record(record)
+            except Exception:  # as in feed(): the record is stored; the rules skip it, logged
+                log.exception("the rules cannot read a %s record of vehicle %s",
+                              type(record).__name__, getattr(record, "vehicle_id", None))
+                self.rule_faults += 1
+                continue
             if found is not None:
                 per_vehicle[found[0]].append(found[1])
         if any(v not in self.facts.vehicles for v in per_vehicle):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -289,3 +290,17 @@ def test_a_fault_in_one_vehicles_rules_loses_nothing_else(world, hazmat, pipelin
     bus.publish(speeding(hazmat.pk, range(100, 170, 10)))
     drain(worker)
     assert Violation.objects.filter(vehicle=hazmat, rule="overspeed").count() == 1
+
+
+def test_a_record_the_rules_cannot_read_is_skipped_not_fatal(world, hazmat, caplog):
+    """Straight into the rule stage (the store has its own checks): a fix whose speed is not a
+    number, as a faulty encoder might produce, is logged and skipped; the rest are judged."""
+    taxi = world.vehicle_a
+    broken = replace(fix(taxi.pk, 0, lon=LON_A), speed_kmh="fast")
+    detector = Detector(send_warnings=False)
+    with transaction.atomic():
+        connection.ensure_connection()
+        detector.process(connection.connection, [broken, *speeding(hazmat.pk, range(0, 70, 10))])
+    assert detector.rule_faults == 1
+    assert f"vehicle {taxi.pk}" in caplog.text
+    assert list(Violation.objects.values_list("vehicle_id", "rule")) == [(hazmat.pk, "overspeed")]
