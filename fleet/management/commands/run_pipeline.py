@@ -38,7 +38,14 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        self.stdout.write(f"pipeline worker {leases.worker_id}: {settings.PIPELINE_SHARDS} shards")
+        if rules is None:
+            judged = "rules off"
+        else:
+            from config import native
+
+            judged = "rules compiled" if native.in_use() else "rules interpreted (no current build)"
+        self.stdout.write(f"pipeline worker {leases.worker_id}: {settings.PIPELINE_SHARDS} shards, "
+                          f"{judged}")
         worker.run(stop)
         p50, p99 = worker.stats.latency_percentile(0.5), worker.stats.latency_percentile(0.99)
         self.stdout.write(f"stopped after {worker.stats.records} records; new fixes "
