@@ -19,6 +19,7 @@ Nothing here imports Django: the package ``__init__`` modules call it before the
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import logging
@@ -59,9 +60,6 @@ MODULES = (
 )
 PROJECT_PACKAGES = ("accounts", "compliance", "complaints", "config", "fleet")
 MYPY_OPTIONS = ("--ignore-missing-imports", "--follow-imports=silent")
-
-_state: dict[str, object] = {}
-
 
 def enabled() -> bool:
     return os.environ.get("FLEETWATCH_NATIVE", "1") != "0"
@@ -119,15 +117,13 @@ def matching_build(root: Path = ROOT) -> tuple[Path | None, str]:
         return None, f"unreadable manifest ({error})"
 
 
+@functools.cache
 def current_build() -> Path | None:
     """matching_build(), looked up once per process; a miss is logged."""
-    if "build" not in _state:
-        build, reason = matching_build()
-        if build is None:
-            log.warning("rules run interpreted: %s; bin/setup rebuilds the compiled rules",
-                        reason)
-        _state["build"] = build
-    return _state["build"]  # type: ignore[return-value]
+    build, reason = matching_build()
+    if build is None:
+        log.warning("rules run interpreted: %s; bin/setup rebuilds the compiled rules", reason)
+    return build
 
 
 def attach(package: str, path: list[str]) -> None:
