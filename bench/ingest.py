@@ -257,20 +257,24 @@ def main() -> None:
 
 
 def listen_alerts(stop: threading.Event, received: list[tuple[float, dict]]) -> None:
-    """Joins the city's alert group, as a bureau browser does, and notes when each alert came."""
+    """Joins the alert group, as a bureau browser's socket does, and notes when each alert
+    came."""
     from channels.layers import get_channel_layer
+
+    from compliance.live import ALERTS
 
     async def listen() -> None:
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        await layer.group_add("alerts-city", channel)
+        await layer.group_add(ALERTS, channel)
         while not stop.is_set():
             try:
                 message = await asyncio.wait_for(layer.receive(channel), 0.5)
             except TimeoutError:
                 continue
-            received.append((time.time(), message["violation"]))
-        await layer.group_discard("alerts-city", channel)
+            arrived = time.time()
+            received.extend((arrived, violation) for violation in message["violations"])
+        await layer.group_discard(ALERTS, channel)
 
     asyncio.run(listen())
 

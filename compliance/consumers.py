@@ -8,26 +8,38 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from accounts.models import Scope
 from accounts.roles import Capability
-from compliance.live import groups_for_scope
+from compliance.live import ALERTS, in_scope
 from compliance.models import Notification
 from compliance.services.cases.notify import user_group
 from fleet.live.consumers import LiveVehiclesConsumer
 
 
 class AlertsConsumer(LiveVehiclesConsumer):
-    """The live map's connection rules (anonymous: 4401, without the capability: 4403, only
-    the groups of the user's scope) with the alert feed's groups and messages."""
+    """The live map's connection rules (anonymous: 4401, without the capability: 4403) on the
+    alert feed's one group; of each published message the socket sends on only the violations
+    its user's scope covers, one browser message per violation."""
 
-    @staticmethod
-    def _groups(user: Any) -> tuple[bool, list[str]]:
-        return user.can(Capability.VIEW_VIOLATIONS), groups_for_scope(user.scope)
+    alert_scope: Scope = Scope(everything=False)  # nothing, until connect() reads the user's
 
-    async def alerts_violation(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "violation", "violation": event["violation"]})
+    def _groups(self, user: Any) -> tuple[bool, list[str]]:
+        self.alert_scope = user.scope  # read once, here, where the database may be used
+        return user.can(Capability.VIEW_VIOLATIONS), [ALERTS]
 
-    async def alerts_reviewed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "reviewed", "violation": event["violation"]})
+    def _covers(self, district_id: int, enterprise_id: int) -> bool:
+        return in_scope(self.alert_scope, district_id, enterprise_id)
+
+    async def alerts_violations(self, event: dict[str, Any]) -> None:
+        for violation in event["violations"]:
+            if self._covers(violation["district"]["id"], violation["enterprise_id"]):
+                await self.send_json({"type": "violation", "violation": violation})
+
+    async def alerts_reviews(self, event: dict[str, Any]) -> None:
+        for review in event["violations"]:
+            if self._covers(review["district_id"], review["enterprise_id"]):
+                await self.send_json({"type": "reviewed", "violation": {
+                    "id": review["id"], "review_status": review["review_status"]}})
 
 
 class NotificationsConsumer(AsyncJsonWebsocketConsumer):

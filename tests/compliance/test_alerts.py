@@ -166,7 +166,7 @@ def test_publishing_never_raises(world, monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="fleet.live.sender"):
         live.publish_new_violations([violation.pk])
         live.publish_review_changes([violation.pk])
-    assert "send to alerts-city failed: redis is down" in caplog.text
+    assert "send to alerts failed: redis is down" in caplog.text
 
     def no_database(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database gone")
@@ -176,16 +176,18 @@ def test_publishing_never_raises(world, monkeypatch, caplog):
     assert "publishing 1 new violation(s) failed" in caplog.text
 
 
-def test_groups_follow_the_scope(world, bureau_user, district_a_user, enterprise_a_user):
-    assert live.groups_for_scope(bureau_user.scope) == ["alerts-city"]
-    assert live.groups_for_scope(district_a_user.scope) == [
-        f"alerts-district-{world.district_a.pk}"]
-    assert live.groups_for_scope(enterprise_a_user.scope) == [
-        f"alerts-enterprise-{world.enterprise_a.pk}"]
+def test_scope_decides_what_a_socket_passes_on(world, bureau_user, district_a_user,
+                                               enterprise_a_user):
+    a, b = world.district_a.pk, world.district_b.pk
+    ea, eb = world.enterprise_a.pk, world.enterprise_b.pk
+    assert live.in_scope(bureau_user.scope, b, eb)
+    assert live.in_scope(district_a_user.scope, a, eb)  # owned by district A, whoever's vehicle
+    assert not live.in_scope(district_a_user.scope, b, ea)  # A's enterprise caught in B
+    assert live.in_scope(enterprise_a_user.scope, b, ea)  # its own vehicle, wherever
+    assert not live.in_scope(enterprise_a_user.scope, a, eb)
 
 
-def test_one_query_and_three_groups_per_violation(world, monkeypatch,
-                                                  django_assert_num_queries):
+def test_one_query_and_one_send_per_publish(world, monkeypatch, django_assert_num_queries):
     violations = [factories.make_violation(world.vehicle_a),
                   factories.make_violation(world.vehicle_b, district=world.district_a)]
     sent: list[tuple[str, dict]] = []
@@ -197,11 +199,9 @@ def test_one_query_and_three_groups_per_violation(world, monkeypatch,
     monkeypatch.setattr(live, "get_channel_layer", RecordingLayer)
     with django_assert_num_queries(1):
         live.publish_new_violations([v.pk for v in violations])
-    assert [(group, message["violation"]["id"]) for group, message in sent] == [
-        ("alerts-city", violations[0].pk),
-        (f"alerts-district-{world.district_a.pk}", violations[0].pk),
-        (f"alerts-enterprise-{world.enterprise_a.pk}", violations[0].pk),
-        ("alerts-city", violations[1].pk),
-        (f"alerts-district-{world.district_a.pk}", violations[1].pk),
-        (f"alerts-enterprise-{world.enterprise_b.pk}", violations[1].pk)]
-    assert {message["type"] for _, message in sent} == {"alerts.violation"}
+    assert [(group, message["type"]) for group, message in sent] == [
+        ("alerts", "alerts.violations")]
+    assert [v["id"] for v in sent[0][1]["violations"]] == [v.pk for v in violations]
+    sent.clear()
+    live.publish_new_violations([])
+    assert sent == []
