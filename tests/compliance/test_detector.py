@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from types import SimpleNamespace
 
 import psycopg
 import pytest
 from django.db import connection, transaction
 
 from compliance.catalogue import validate_params
-from compliance.models import RuleSetting, Violation
+from compliance.models import RuleCheckpoint, RuleSetting, Violation
+from compliance.runtime import detector as detector_module
 from compliance.runtime.detector import Detector
 from compliance.runtime.replay import replay
 from fleet.gateway.records import DriverSignIn, TerminalEvent
@@ -120,6 +122,37 @@ def test_a_worker_taking_over_resumes_from_the_checkpoint(hazmat, pipeline):
     drain(worker)
     violation = Violation.objects.get(vehicle=hazmat)
     assert violation.started_at == T0 and violation.measured["duration_s"] == 60
+
+
+def test_each_state_is_checkpointed_an_interval_after_it_changed(world, hazmat, pipeline,
+                                                                  monkeypatch, settings):
+    """Spread over the batches, not every vehicle at once: a state is saved in the first batch
+    RULES_CHECKPOINT_EVERY_S after it first changed since its last save."""
+    settings.RULES_CHECKPOINT_EVERY_S = 60
+    clock = [1000.0]
+    monkeypatch.setattr(detector_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    bus, worker, _ = pipeline()
+    taxi = world.vehicle_a
+
+    def batch(at: float, *records) -> set[int]:
+        clock[0] = at
+        bus.publish(list(records))
+        drain(worker)
+        return set(RuleCheckpoint.objects.values_list("vehicle_id", flat=True))
+
+    assert batch(1000, *speeding(hazmat.pk, range(0, 20, 10))) == set()
+    assert batch(1030, fix(taxi.pk, 0, lon=LON_A)) == set()
+    assert batch(1061, *speeding(hazmat.pk, range(20, 40, 10))) == {hazmat.pk}
+    saved = RuleCheckpoint.objects.get(vehicle_id=hazmat.pk).through
+    assert saved == T0 + dt.timedelta(seconds=30)  # with the batch it was saved in
+    assert batch(1085, fix(taxi.pk, 10, lon=LON_A)) == {hazmat.pk}  # taxi: 55 s, not yet
+    assert batch(1091, fix(hazmat.pk, 40, lon=LON_A + 0.0008, lat=LAT)) == {hazmat.pk, taxi.pk}
+    # The hazmat truck changed again at 1091: saved again only from 1151 on.
+    assert batch(1150, fix(taxi.pk, 20, lon=LON_A)) == {hazmat.pk, taxi.pk}
+    assert RuleCheckpoint.objects.get(vehicle_id=hazmat.pk).through == saved
+    batch(1151, fix(taxi.pk, 30, lon=LON_A))
+    assert RuleCheckpoint.objects.get(vehicle_id=hazmat.pk).through == T0 + dt.timedelta(
+        seconds=40)
 
 
 def test_takeover_replays_stored_fixes_after_the_checkpoint(hazmat, pipeline):
