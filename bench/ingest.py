@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -154,17 +154,40 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
         ready.put(os.getpid())  # loaded (registry facts for the rules): the clock may start
     deadline = time.monotonic() + 600
     idle_since = None
+    measuring, warm_fixes = False, 0
     while time.monotonic() < deadline:
         if worker.step():
             idle_since = None
             continue
+        if not measuring and client.exists(f"{prefix}:measure"):
+            # The warm-up is processed: what follows is measured (its fixes, latencies, CPU).
+            worker.stats.latencies.clear()
+            warm_fixes, measuring = worker.stats.new_fixes, True
+            connection.ensure_connection()
+            backend = connection.connection.info.backend_pid
+            cpu, db_cpu = time.process_time(), cpu_seconds(backend)
+            client.incr(f"{prefix}:measuring")
         done = int(client.incrby(f"{prefix}:done", 0)) >= 1 and bus.backlog() == 0
         idle_since = idle_since or time.monotonic()
         if done and time.monotonic() - idle_since > 1.0:
             break
         time.sleep(0.01)
     leases.release_all()
-    queue.put((worker.stats.new_fixes, list(worker.stats.latencies), time.time()))
+    # CPU of this worker (all its threads) and of its database backend while measured.
+    used = (time.process_time() - cpu, cpu_seconds(backend) - db_cpu)
+    queue.put((worker.stats.new_fixes - warm_fixes, list(worker.stats.latencies), time.time(),
+               used))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process on this machine (a PostgreSQL backend: the database
+    must be local, as in every bench here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_balanced(client: redis.Redis, prefix: str, shards: int, workers: int) -> None:
@@ -183,8 +206,25 @@ def wait_balanced(client: redis.Redis, prefix: str, shards: int, workers: int) -
     sys.exit(f"the workers did not share the {shards} shards within 30 s: {counts}")
 
 
+@dataclass(frozen=True)
+class Run:
+    rate: float  # fixes/s
+    p50: float  # received → commit, seconds
+    p99: float
+    stored: int
+    worker_us: float  # CPU per fix of the workers (every thread)
+    database_us: float  # CPU per fix of their PostgreSQL backends
+
+    @property
+    def cpu_us(self) -> float:
+        return self.worker_us + self.database_us
+
+
 def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float | None,
-             rules: bool = False) -> tuple[float, float, float, int]:
+             rules: bool = False, warm_up: Sequence[BusRecord] = ()) -> Run:
+    """Throughput and commit latency of ``fixes`` through the workers; ``warm_up`` (the data
+    just before) is processed first, untimed, so the measured part meets the workers in their
+    running state: every vehicle's rule state built, the place caches filled."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(settings.REDIS_URL)
     bus = StreamBus(client, shards=shards, prefix=prefix)
@@ -200,6 +240,14 @@ def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float 
     for _ in processes:
         ready.get(timeout=120)  # start-up (and the rules' registry load) is not throughput
     wait_balanced(client, prefix, shards, workers)
+    for offset in range(0, len(warm_up), 500):
+        now = dt.datetime.now(dt.UTC)
+        bus.publish([replace(f, received_at=now) for f in warm_up[offset:offset + 500]])
+    while bus.backlog():
+        time.sleep(0.2)
+    client.set(f"{prefix}:measure", 1)
+    while int(client.get(f"{prefix}:measuring") or 0) < workers:
+        time.sleep(0.05)
     started = time.time()
     for offset in range(0, len(fixes), 500):
         if rate:  # paced: the latency then measures the pipeline, not a queue of the backlog
@@ -218,7 +266,9 @@ def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float 
         client.delete(key)
     p50 = latencies[len(latencies) // 2] if latencies else float("nan")
     p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("nan")
-    return stored / (finished - started), p50, p99, stored
+    per_fix = 1e6 / max(stored, 1)
+    return Run(stored / (finished - started), p50, p99, stored,
+               sum(r[3][0] for r in results) * per_fix, sum(r[3][1] for r in results) * per_fix)
 
 
 def main() -> None:
@@ -237,6 +287,10 @@ def main() -> None:
                         help="with --rules: vehicles on straight lines across the city, off "
                              "roads and lines (a stress case: ~10x the findings), or the "
                              "demo city's simulated traffic")
+    parser.add_argument("--warm-up", type=int, default=0, metavar="FIXES",
+                        help="with --rules: first send this many fixes (the data just before "
+                             "the measured ones), untimed, so the measured part meets running "
+                             "workers (vehicle states built, caches filled), not a cold start")
     args = parser.parse_args()
     if args.rules:
         rules_comparison(args)
@@ -247,13 +301,16 @@ def main() -> None:
     fixes = make_fixes(args.fixes, vehicle_ids)
     copy_rate = baseline_copy(fixes)
     with bench_days(BENCH_DAY, BENCH_DAY + dt.timedelta(days=1)):
-        rate, p50, p99, stored = pipeline(fixes, args.workers, args.shards, args.rate)
+        run = pipeline(fixes, args.workers, args.shards, args.rate)
+    rate, p50, p99, stored = run.rate, run.p50, run.p99, run.stored
     print(f"fixes: {len(fixes)} for {len(vehicle_ids)} vehicles; workers: {args.workers}; "
           f"shards: {args.shards}; publishing: {args.rate or 'all at once'} fixes/s")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
     print(f"pipeline bus → PostGIS:     {rate:10,.0f} fixes/s  (stored {stored})")
     print(f"latency received → commit:  p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"ratio pipeline / COPY:      {rate / copy_rate:.3f}")
+    print(f"CPU per fix:                workers {run.worker_us:.0f} µs, "
+          f"database {run.database_us:.0f} µs")
 
 
 def listen_alerts(stop: threading.Event, received: list[tuple[float, dict]]) -> None:
@@ -307,8 +364,9 @@ def alert_delays(received: list[tuple[float, dict]]) -> list[float]:
 
 
 def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
-              ) -> tuple[float, float, float, list[tuple[str, int]], list[float]]:
-    """One pipeline run on the rules' day: (rate, p50, p99, violations by rule, alert delays);
+              warm_up: Sequence[BusRecord] = (),
+              ) -> tuple[Run, list[tuple[str, int]], list[float]]:
+    """One pipeline run on the rules' day: (the run, violations by rule, alert delays);
     the day is cleared before and after, so every run starts from the same state."""
     received: list[tuple[float, dict]] = []
     stop = threading.Event()
@@ -319,7 +377,8 @@ def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
     found: list[tuple[str, int]] = []
     delays: list[float] = []
     with bench_days(RULES_DAY, RULES_DAY + dt.timedelta(days=1)):
-        rate, p50, p99, _ = pipeline(fixes, args.workers, args.shards, args.rate, rules=rules)
+        run = pipeline(fixes, args.workers, args.shards, args.rate, rules=rules,
+                       warm_up=warm_up)
         if rules:
             time.sleep(1.0)  # the last alerts in flight
             stop.set()
@@ -330,7 +389,20 @@ def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
                                "ORDER BY 2 DESC", [RULES_DAY, RULES_DAY + dt.timedelta(days=1)])
                 found = cursor.fetchall()
             delays = alert_delays(received)
-    return rate, p50, p99, found, delays
+    return run, found, delays
+
+
+def split_after_fixes(records: Sequence[BusRecord], count: int,
+                      ) -> tuple[Sequence[BusRecord], Sequence[BusRecord]]:
+    """The records up to the ``count``-th fix, and the rest."""
+    if count <= 0:
+        return (), records
+    seen = 0
+    for index, record in enumerate(records):
+        seen += isinstance(record, Fix)
+        if seen == count:
+            return records[:index + 1], records[index + 1:]
+    return records, ()
 
 
 def rules_comparison(args: argparse.Namespace) -> None:
@@ -339,8 +411,9 @@ def rules_comparison(args: argparse.Namespace) -> None:
     vehicle_ids = list(Vehicle.objects.order_by("pk").values_list("pk", flat=True))
     if not vehicle_ids:
         sys.exit("load the demo city first (make run, or manage.py load_demo_city)")
-    fixes = (make_city_traffic(args.fixes) if args.traffic == "city"
-             else make_tracks(args.fixes, vehicle_ids))
+    everything = (make_city_traffic(args.warm_up + args.fixes) if args.traffic == "city"
+                  else make_tracks(args.warm_up + args.fixes, vehicle_ids))
+    warm_up, fixes = split_after_fixes(everything, args.warm_up)
     copy_rate = baseline_copy(fixes)
     fix_count = sum(isinstance(f, Fix) for f in fixes)
     others = f" and {len(fixes) - fix_count} card, alarm and meter records" \
@@ -349,23 +422,34 @@ def rules_comparison(args: argparse.Namespace) -> None:
           f"({args.traffic} traffic); workers: {args.workers}; "
           f"publishing: {args.rate or 'all at once'} fixes/s; rules "
           f"{'compiled (mypyc)' if native.in_use() else 'interpreted'}")
+    if warm_up:
+        print(f"warm-up: the {args.warm_up} fixes before them, processed first, untimed")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
-    costs, ons, offs = [], [], []
+    costs, ons, offs, cpu_costs = [], [], [], []
     for n in range(1, args.repeat + 1):
-        off, off_p50, off_p99, _, _ = rules_run(fixes, args, rules=False)
-        on, on_p50, on_p99, found, delays = rules_run(fixes, args, rules=True)
+        off_run, _, _ = rules_run(fixes, args, rules=False, warm_up=warm_up)
+        on_run, found, delays = rules_run(fixes, args, rules=True, warm_up=warm_up)
+        off, on = off_run.rate, on_run.rate
         offs.append(off)
         ons.append(on)
         costs.append(1 - on / off)
-        print(f"run {n}: rules off {off:8,.0f} fixes/s (commit p50 {off_p50 * 1000:.0f} ms, "
-              f"p99 {off_p99 * 1000:.0f} ms); rules on {on:8,.0f} fixes/s (commit p50 "
-              f"{on_p50 * 1000:.0f} ms, p99 {on_p99 * 1000:.0f} ms); "
+        # The same comparison in CPU per fix (workers and their database backends): steadier
+        # than throughput on a shared machine, and it says where the rules' cost lies.
+        cpu_costs.append(1 - off_run.cpu_us / on_run.cpu_us)
+        print(f"run {n}: rules off {off:8,.0f} fixes/s (commit p50 {off_run.p50 * 1000:.0f} ms, "
+              f"p99 {off_run.p99 * 1000:.0f} ms); rules on {on:8,.0f} fixes/s (commit p50 "
+              f"{on_run.p50 * 1000:.0f} ms, p99 {on_run.p99 * 1000:.0f} ms); "
               f"rules cost {costs[-1] * 100:.1f} %")
+        print(f"       CPU per fix, workers + database: rules off {off_run.worker_us:.0f} + "
+              f"{off_run.database_us:.0f} µs, rules on {on_run.worker_us:.0f} + "
+              f"{on_run.database_us:.0f} µs; rules cost {cpu_costs[-1] * 100:.1f} % of it")
     print(f"pipeline, rules off:        {statistics.median(offs):10,.0f} fixes/s (median)")
     print(f"pipeline, rules on:         {statistics.median(ons):10,.0f} fixes/s (median)")
     print(f"rules cost:                 {statistics.median(costs) * 100:.1f} % of throughput "
           f"(median of {len(costs)}; runs {', '.join(f'{c * 100:.0f}' for c in costs)}); "
           f"ratio rules-on / COPY {statistics.median(ons) / copy_rate:.3f}")
+    print(f"rules cost in CPU per fix:  {statistics.median(cpu_costs) * 100:.1f} % (median; "
+          f"runs {', '.join(f'{c * 100:.0f}' for c in cpu_costs)})")
     print(f"violations found (last run): "
           f"{', '.join(f'{rule} {n}' for rule, n in found) or 'none'}")
     if delays:
