@@ -10,7 +10,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import LineString, Polygon
 
-from compliance.runtime.geometry import CityGeometry, RoadAt, ZoneShape
+from compliance.runtime.geometry import ZONE_CELL_M, CityGeometry, RoadAt, ZoneShape
 from fleet.geo.jurisdiction import LocalFrame
 
 FRAME = LocalFrame(122.07, 41.12)
@@ -65,6 +65,10 @@ def test_warmed_answers_equal_cold_ones():
         in_zone += bool(zones)
     assert len(warm._road_cache) == len(cold._road_cache)  # ...and no lookup missed them
     assert on_road > 200 and in_zone > 500  # the sample does reach roads and zones
+    # Points in cells a zone crosses were tested in bulk, each one (zones_at read them there).
+    crossed = [(lon, lat) for lon, lat in points
+               if warm._zone_cache[tuple(int(v // ZONE_CELL_M) for v in warm.xy(lon, lat))][1]]
+    assert len(crossed) > 100 and all(point in warm._point_zones for point in crossed)
 
 
 def test_an_empty_batch_or_city_is_harmless():
