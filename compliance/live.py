@@ -82,17 +82,23 @@ def prepare() -> None:
 
 
 def publish_new_violations(ids: list[int]) -> None:
-    """Send each new violation to the groups that may see it. Called by the pipeline worker
-    after its commit; never raises into the caller (a failed alert is logged, not retried)."""
+    """Send each new violation to the feed, read from the database (the pipeline builds its
+    rows from what it wrote: compliance.runtime.alerts). Never raises into the caller (a
+    failed alert is logged, not retried)."""
     if not ids:
         return
     try:
         rows = alert_rows(Violation.objects.filter(pk__in=ids)).order_by("started_at")
-        payloads = [alert_payload(row) for row in rows]
-        if payloads:
-            _send({"type": NEW_VIOLATIONS, "violations": payloads})
+        publish_alert_rows(list(rows))
     except Exception:
         log.exception("publishing %d new violation(s) failed", len(ids))
+
+
+def publish_alert_rows(rows: list[dict[str, Any]]) -> None:
+    """Send alert rows (``alert_rows``' shape) to the feed in one message."""
+    payloads = [alert_payload(row) for row in rows]
+    if payloads:
+        _send({"type": NEW_VIOLATIONS, "violations": payloads})
 
 
 def publish_review_changes(ids: list[int]) -> None:

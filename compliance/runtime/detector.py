@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from compliance.rule_settings import LiveSettings, Snapshot
-from compliance.runtime import warnings
+from compliance.runtime import alerts, warnings
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import Facts, load_facts
 from compliance.runtime.history import load_inputs
@@ -90,6 +90,7 @@ class Detector:
 
     def reload_facts(self) -> None:
         self.facts = load_facts(self.snapshot)
+        self.alert_names = alerts.AlertNames.load()
         # District boundaries too: an edited boundary reaches the pipeline with the facts.
         self.writer = ViolationWriter(DistrictResolver.from_db())
         self._facts_loaded = time.monotonic()
@@ -236,12 +237,7 @@ class Detector:
         new = [w for w in written if w.inserted]
         if not new:
             return
-        try:
-            from compliance.live import publish_new_violations
-
-            publish_new_violations([w.id for w in new])
-        except Exception:  # the feed is best effort; the rows are committed
-            log.exception("publishing %d new violations failed", len(new))
+        alerts.publish(new, self.alert_names)  # best effort, never raises: rows are committed
         if self.send_warnings:
             for item in new:
                 if item.tts:

@@ -37,6 +37,15 @@ class Written:
     vehicle_id: int
     tts: bool
     district_id: int  # the owner fixed when the row was first written
+    # As written, for the live alert of a new row (compliance.runtime.alerts): no re-reading.
+    enterprise_id: int = 0
+    vehicle_kind: str = ""
+    started_at: dt.datetime | None = None
+    severity: str = ""
+    review_status: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    detected_at: dt.datetime | None = None
 
 
 def severity(episode: Episode) -> str:
@@ -121,7 +130,7 @@ ON CONFLICT (vehicle_id, rule, started_at, episode_key) DO UPDATE SET
     evidence = EXCLUDED.evidence || jsonb_build_object(
         'resolution', compliance_violation.evidence -> 'resolution'),
     updated_at = now()
-RETURNING id, (xmax = 0), vehicle_id, rule, started_at, episode_key, district_id
+RETURNING id, (xmax = 0), vehicle_id, rule, started_at, episode_key, district_id, detected_at
 """
 
 
@@ -283,11 +292,18 @@ class ViolationWriter:
             for name, value in values.items():
                 columns[name].append(value)
         cursor.execute(_UPSERT, columns)
-        by_key = {(row.vehicle_id, row.finding.episode.rule, row.start, row.finding.key): row
-                  for row in rows}
+        by_key = {(row.vehicle_id, row.finding.episode.rule, row.start, row.finding.key): n
+                  for n, row in enumerate(rows)}
         written = []
-        for pk, inserted, vehicle_id, rule, started_at, key, district in cursor.fetchall():
-            row = by_key[(vehicle_id, rule, started_at, key)]
-            written.append(Written(pk, bool(inserted), rule, vehicle_id,
-                                   RULES[rule].warnable and row.setting.tts_warning, district))
+        for pk, inserted, vehicle_id, rule, started_at, key, district, detected_at in (
+                cursor.fetchall()):
+            n = by_key[(vehicle_id, rule, started_at, key)]
+            row = rows[n]
+            written.append(Written(
+                pk, bool(inserted), rule, vehicle_id,
+                RULES[rule].warnable and row.setting.tts_warning, district,
+                enterprise_id=columns["enterprise"][n], vehicle_kind=columns["kind"][n],
+                started_at=started_at, severity=columns["severity"][n],
+                review_status=columns["status"][n], lon=row.lon, lat=row.lat,
+                detected_at=detected_at))
         return written

@@ -11,15 +11,19 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from compliance import live
+from compliance.models import Violation
+from compliance.runtime.detector import Detector
 from compliance.services import screening
 from config.asgi import application
 from tests import factories
 from tests.conftest import PASSWORD
+from tests.telemetry.fixtures import fix
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HEADERS = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1")]
@@ -205,3 +209,46 @@ def test_one_query_and_one_send_per_publish(world, monkeypatch, django_assert_nu
     sent.clear()
     live.publish_new_violations([])
     assert sent == []
+
+
+def test_the_pipeline_alerts_from_what_it_wrote(world, bureau_user, district_b_user,
+                                                monkeypatch):
+    """The rule stage builds its alerts from the rows it wrote, without reading them back: the
+    same payload as the read-back path, to the same scopes."""
+    run_async(_pipeline_alerts, world, bureau_user, district_b_user, monkeypatch)
+
+
+def _judge_speeding(vehicle_id: int) -> None:
+    detector = Detector(send_warnings=False)
+    # 75 km/h for a minute off any road: a hazmat overspeed (cap 60), in district A.
+    fixes = [fix(vehicle_id, s, lon=122.05 + s * 0.00002, lat=41.15, speed=75.0)
+             for s in range(0, 70, 10)]
+    with transaction.atomic():
+        connection.ensure_connection()
+        detector.process(connection.connection, fixes)
+
+
+def _read_back_payload(vehicle_id: int) -> dict:
+    rows = live.alert_rows(Violation.objects.filter(vehicle_id=vehicle_id))
+    [payload] = [live.alert_payload(row) for row in rows]
+    return payload
+
+
+async def _pipeline_alerts(world, bureau_user, district_b_user, monkeypatch):
+    city, b = await connect(bureau_user), await connect(district_b_user)
+    hazmat = await sync_to_async(factories.make_vehicle)(world.enterprise_a, kind="hazmat")
+    read_back = live.alert_rows
+
+    def no_reading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the pipeline read its violations back")
+
+    monkeypatch.setattr(live, "alert_rows", no_reading)
+    await sync_to_async(_judge_speeding)(hazmat.pk)
+    message = await city.receive_json_from(timeout=3)
+    monkeypatch.setattr(live, "alert_rows", read_back)
+    expected = await sync_to_async(_read_back_payload)(hazmat.pk)
+    assert message == {"type": "violation", "violation": expected}
+    assert expected["rule"] == "overspeed" and expected["plate"] == hazmat.plate
+    assert await b.receive_nothing(timeout=0.5)
+    await city.disconnect()
+    await b.disconnect()
