@@ -152,9 +152,12 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
     worker.tune_gc()
     if ready is not None:
         ready.put(os.getpid())  # loaded (registry facts for the rules): the clock may start
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
     deadline = time.monotonic() + 600
     idle_since = None
-    measuring, warm_fixes = False, 0
+    measuring = False
+    warm_fixes, cpu, db_cpu = 0, time.process_time(), cpu_seconds(backend)
     while time.monotonic() < deadline:
         if worker.step():
             idle_since = None
@@ -162,10 +165,9 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
         if not measuring and client.exists(f"{prefix}:measure"):
             # The warm-up is processed: what follows is measured (its fixes, latencies, CPU).
             worker.stats.latencies.clear()
-            warm_fixes, measuring = worker.stats.new_fixes, True
-            connection.ensure_connection()
-            backend = connection.connection.info.backend_pid
-            cpu, db_cpu = time.process_time(), cpu_seconds(backend)
+            warm_fixes, cpu, db_cpu = (worker.stats.new_fixes, time.process_time(),
+                                       cpu_seconds(backend))
+            measuring = True
             client.incr(f"{prefix}:measuring")
         done = int(client.incrby(f"{prefix}:done", 0)) >= 1 and bus.backlog() == 0
         idle_since = idle_since or time.monotonic()
@@ -246,7 +248,10 @@ def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float 
     while bus.backlog():
         time.sleep(0.2)
     client.set(f"{prefix}:measure", 1)
+    deadline = time.monotonic() + 60
     while int(client.get(f"{prefix}:measuring") or 0) < workers:
+        if time.monotonic() > deadline:
+            sys.exit("the workers did not start measuring within 60 s (one died?)")
         time.sleep(0.05)
     started = time.time()
     for offset in range(0, len(fixes), 500):

@@ -183,15 +183,19 @@ class CityGeometry:
             self._warm_zones(xs, ys, lons, lats)
 
     @staticmethod
-    def _new_cells(xs: np.ndarray, ys: np.ndarray, size: float,
-                   cache: dict[tuple[int, int], Any]) -> list[tuple[int, int]]:
+    def _cells_of(xs: np.ndarray, ys: np.ndarray, size: float) -> list[tuple[int, int]]:
+        """The grid cell of each point, in order."""
         # floor_divide on floats rounds as Python's // does, so the keys match the lookups'.
-        cells = zip(np.floor_divide(xs, size).astype(np.int64).tolist(),
-                    np.floor_divide(ys, size).astype(np.int64).tolist(), strict=True)
+        return list(zip(np.floor_divide(xs, size).astype(np.int64).tolist(),
+                        np.floor_divide(ys, size).astype(np.int64).tolist(), strict=True))
+
+    @staticmethod
+    def _new_cells(cells: list[tuple[int, int]],
+                   cache: dict[tuple[int, int], Any]) -> list[tuple[int, int]]:
         return [cell for cell in set(cells) if cell not in cache]
 
     def _warm_roads(self, xs: np.ndarray, ys: np.ndarray) -> None:
-        cells = self._new_cells(xs, ys, CELL_M, self._road_cache)
+        cells = self._new_cells(self._cells_of(xs, ys, CELL_M), self._road_cache)
         if not cells:
             return
         grid = np.asarray(cells, dtype=float)
@@ -216,10 +220,11 @@ class CityGeometry:
 
     def _warm_zones(self, xs: np.ndarray, ys: np.ndarray, lons: np.ndarray,
                     lats: np.ndarray) -> None:
-        cells = self._new_cells(xs, ys, ZONE_CELL_M, self._zone_cache)
-        if cells:
-            self._classify_cells(cells)
-        self._test_crossed_points(xs, ys, lons, lats)
+        cells = self._cells_of(xs, ys, ZONE_CELL_M)
+        new = self._new_cells(cells, self._zone_cache)
+        if new:
+            self._classify_cells(new)
+        self._test_crossed_points(cells, lons, lats)
 
     def _classify_cells(self, cells: list[tuple[int, int]]) -> None:
         grid = np.asarray(cells, dtype=float)
@@ -247,14 +252,13 @@ class CityGeometry:
             (cell, (tuple(sorted(a)), tuple(sorted(b))))
             for cell, a, b in zip(cells, inside, crossing, strict=True))
 
-    def _test_crossed_points(self, xs: np.ndarray, ys: np.ndarray, lons: np.ndarray,
+    def _test_crossed_points(self, cells: list[tuple[int, int]], lons: np.ndarray,
                              lats: np.ndarray) -> None:
-        """Fill _point_zones for the points whose cell a zone crosses: the test zones_at would
-        make per point, here one call per zone for all its points."""
+        """Fill _point_zones for the points (of zone cells ``cells``) whose cell a zone
+        crosses: the test zones_at would make per point, here one call per zone for all its
+        points."""
         points_of: dict[int, list[int]] = {}
-        cell_xs = np.floor_divide(xs, ZONE_CELL_M).astype(np.int64).tolist()
-        cell_ys = np.floor_divide(ys, ZONE_CELL_M).astype(np.int64).tolist()
-        for index, cell in enumerate(zip(cell_xs, cell_ys, strict=True)):
+        for index, cell in enumerate(cells):
             found = self._zone_cache.get(cell)
             if found is None:  # the cache was cleared while warming: classified when asked
                 continue

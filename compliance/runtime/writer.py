@@ -38,14 +38,14 @@ class Written:
     tts: bool
     district_id: int  # the owner fixed when the row was first written
     # As written, for the live alert of a new row (compliance.runtime.alerts): no re-reading.
-    enterprise_id: int = 0
-    vehicle_kind: str = ""
-    started_at: dt.datetime | None = None
-    severity: str = ""
-    review_status: str = ""
-    lon: float | None = None
-    lat: float | None = None
-    detected_at: dt.datetime | None = None
+    enterprise_id: int
+    vehicle_kind: str
+    started_at: dt.datetime
+    severity: str
+    review_status: str
+    lon: float | None
+    lat: float | None
+    detected_at: dt.datetime
 
 
 def severity(episode: Episode) -> str:
