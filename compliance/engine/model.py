@@ -5,27 +5,55 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-BUREAU_TZ = dt.timezone(dt.timedelta(hours=8))
+from fleet.jt808.bcd import CST
+
+# The very zone object terminal times are decoded in, not an equal one: datetimes sharing a
+# tzinfo object compare, subtract and convert without asking it for offsets (16 ns against
+# ~450 ns a comparison here), and the rules compare fix times all the time.
+BUREAU_TZ = CST
 
 
-@dataclass(slots=True)
 class RuleFix:
     """A fix as the rules see it: valid (not drift), positioned, in time order per vehicle.
 
     ``limit_kmh`` is the road/zone speed limit at the fix (looked up by the caller), None when
-    the fix is on no known road. Treated as immutable, but not ``frozen``: a frozen
-    dataclass's ``__init__`` sets each field through ``object.__setattr__`` and costs ~5×,
-    paid on every fix.
+    the fix is on no known road. Treated as immutable. A plain class with its own ``__init__``,
+    not a dataclass: compiled, a dataclass is built through the generated Python ``__init__``
+    (~2,800 instructions a fix, against ~100), and one is built for every fix.
     """
 
-    time: dt.datetime
-    lon: float
-    lat: float
-    speed_kmh: float
-    status: int = 0
-    alarm: int = 0
-    limit_kmh: float | None = None
-    on_expressway: bool = False
+    __slots__ = ("alarm", "lat", "limit_kmh", "lon", "on_expressway", "speed_kmh", "status",
+                 "time")
+
+    def __init__(self, time: dt.datetime, lon: float, lat: float, speed_kmh: float,
+                 status: int = 0, alarm: int = 0, limit_kmh: float | None = None,
+                 on_expressway: bool = False) -> None:
+        self.time = time
+        self.lon = lon
+        self.lat = lat
+        self.speed_kmh = speed_kmh
+        self.status = status
+        self.alarm = alarm
+        self.limit_kmh = limit_kmh
+        self.on_expressway = on_expressway
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RuleFix) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (f"RuleFix(time={self.time!r}, lon={self.lon!r}, lat={self.lat!r}, "
+                f"speed_kmh={self.speed_kmh!r}, status={self.status!r}, alarm={self.alarm!r}, "
+                f"limit_kmh={self.limit_kmh!r}, on_expressway={self.on_expressway!r})")
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return RuleFix, self._values()
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.time, self.lon, self.lat, self.speed_kmh, self.status, self.alarm,
+                self.limit_kmh, self.on_expressway)
 
 
 @dataclass

@@ -52,6 +52,8 @@ def night_ban_step(state: NightBan, fix: RuleFix, exempt: bool,
     if previous is not None and fix.time <= previous.time:
         return None
     state.last = fix
+    if state.episode is None and (exempt or previous is None or not is_driving(previous, fix)):
+        return None  # nothing open, nothing to open: the window need not be worked out
     start, end = _ban_window(fix.time, settings)
     if state.episode is not None and local(fix.time).date() != state.night:
         _close_night(state)  # a later day: last night's episode is over

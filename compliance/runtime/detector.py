@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
 # then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
 # Compiled and interpreted states pickle differently (slots), hence the build in the tag.
-STATE_VERSION = (4, "compiled" if native.in_use() else "interpreted")
+STATE_VERSION = (5, "compiled" if native.in_use() else "interpreted")
 
 _LOAD_CHECKPOINTS = """
 SELECT vehicle_id, through, state FROM compliance_rulecheckpoint WHERE vehicle_id = ANY(%s)
@@ -89,7 +89,7 @@ class Detector:
             self.reload_facts()
 
     def reload_facts(self) -> None:
-        self.facts = load_facts(self.snapshot)
+        self.facts = load_facts(self.snapshot, geometry=self.facts.geometry)
         self.alert_names = alerts.AlertNames.load()
         # District boundaries too: an edited boundary reaches the pipeline with the facts.
         self.writer = ViolationWriter(DistrictResolver.from_db())
@@ -102,15 +102,19 @@ class Detector:
         self._pending.clear()
 
     # -- the batch ----------------------------------------------------------------------------
-    def process(self, conn: psycopg.Connection, records: Sequence[BusRecord]) -> list[Written]:
-        """Inside the batch transaction. Returns the rows written (the after-commit work is
-        registered with transaction.on_commit)."""
+    def process(self, conn: psycopg.Connection, records: Sequence[BusRecord],
+                fix_flags: Sequence[int | None] | None = None) -> list[Written]:
+        """Inside the batch transaction. ``fix_flags``, by record, are the quality flags the
+        store gave each fix (the worker's batch): drift is then what is stored, as in a
+        replay; without them the rules judge the ranges and implied speed themselves.
+        Returns the rows written (the after-commit work is registered with
+        transaction.on_commit)."""
         self.refresh()
         self._clock = time.monotonic()
         per_vehicle: dict[int, list[RuleInput]] = defaultdict(list)
-        for record in records:
+        for position, record in enumerate(records):
             try:
-                found = from_record(record)
+                found = from_record(record, None if fix_flags is None else fix_flags[position])
             except Exception:  # as in feed(): the record is stored; the rules skip it, logged
                 log.exception("the rules cannot read a %s record of vehicle %s",
                               type(record).__name__, getattr(record, "vehicle_id", None))

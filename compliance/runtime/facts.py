@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from compliance.engine.credentials import CertificateRecord
+from compliance.engine.model import local
 from compliance.rule_settings import Snapshot
 from compliance.runtime.geometry import CityGeometry, Route
 
@@ -90,7 +91,10 @@ def waybill_margins(snapshot: Snapshot) -> tuple[dt.timedelta, dt.timedelta]:
             dt.timedelta(minutes=float(params["late_margin_min"])))
 
 
-def load_facts(snapshot: Snapshot, *, now: dt.datetime | None = None) -> Facts:
+def load_facts(snapshot: Snapshot, *, now: dt.datetime | None = None,
+               geometry: CityGeometry | None = None) -> Facts:
+    """The registry facts as stored now. ``geometry``: the last load's, kept (with the caches
+    it has filled) if the roads, zones, lines and boundaries are unchanged."""
     from fleet.models import (
         Certificate,
         CoachLine,
@@ -103,7 +107,7 @@ def load_facts(snapshot: Snapshot, *, now: dt.datetime | None = None) -> Facts:
         WaybillGoods,
     )
 
-    facts = Facts(geometry=CityGeometry.from_db())
+    facts = Facts(geometry=CityGeometry.from_db(geometry))
     facts.district_ids = dict(District.objects.values_list("code", "pk"))
     for row in Vehicle.objects.values_list("pk", "kind", "registered_district_id",
                                            "enterprise_id", "ride_hailing_permit_valid_to",
@@ -140,8 +144,9 @@ def load_facts(snapshot: Snapshot, *, now: dt.datetime | None = None) -> Facts:
     for (pk, number, vehicle_id, start, end, driver_id, escort_id, route, origin,
          destination) in waybills:
         ends = tuple((p.x, p.y) for p in (origin, destination) if p is not None)
+        # In the terminals' zone object, which fix times carry: compared at every hazmat fix.
         facts.waybills.setdefault(vehicle_id, []).append(WaybillFacts(
-            pk, number, start - early, end + late, driver_id, escort_id, toxic[pk],
+            pk, number, local(start - early), local(end + late), driver_id, escort_id, toxic[pk],
             facts.geometry.route(route) if route is not None else None, ends))
     for items in facts.waybills.values():
         items.sort(key=lambda w: w.active_from)

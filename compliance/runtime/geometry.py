@@ -9,9 +9,10 @@ hit or a prepared-geometry test, never a database query.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import shapely
@@ -35,15 +36,40 @@ CITY_CENTRE = (122.07, 41.12)  # used only when no district boundary is loaded
 # Up to this many segments a plain loop beats numpy's per-call overhead (measured: 5
 # segments 0.95 vs 7.5 µs, 16 segments 2.0 vs 7.8 µs, 61 segments 9.8 vs 10.6 µs).
 LOOP_SEGMENTS = 48
+# A route's distance is looked up per cell of this size among the segments within
+# ROUTE_REACH_M of the cell: exact whenever the nearest of them is within that reach (a
+# vehicle on or near its route); farther away, every segment is measured.
+ROUTE_CELL_M = 200.0
+ROUTE_REACH_M = 500.0  # above the default corridors (100 m bus, 200 m hazmat and coach)
+# Grid cells as one integer (x cell * 2^32 + y cell): a cache key without a tuple to build and
+# hash per fix. Unique while |y cell| < 2^31, i.e. within 50 000 km at 25 m.
+# Final: the compiled rules then use it as a machine constant, not a module attribute.
+CELL_KEY_BITS: Final = 32
+CELL_KEY_STRIDE: Final = 1 << CELL_KEY_BITS
+
+
+def cell_key(x: float, y: float, size: float) -> int:
+    # floor of the quotient, as warm's numpy computes it: the same cell on both sides. A shift,
+    # not a multiplication by the stride: compiled, a product with a factor of 2^31 or more
+    # takes the big-integer path (~500 instructions), a shift stays machine arithmetic.
+    return (math.floor(x / size) << CELL_KEY_BITS) + math.floor(y / size)
+
+
+def cell_of_key(key: int) -> tuple[int, int]:
+    """The (x, y) cell of a key, inverse of cell_key."""
+    cy = (key + CELL_KEY_STRIDE // 2) % CELL_KEY_STRIDE - CELL_KEY_STRIDE // 2
+    return (key - cy) // CELL_KEY_STRIDE, cy
 
 
 class Route:
     """A planned route in local metres. Distance to it per fix is plain arithmetic over the
-    segments — a loop for the usual bus and coach lines, numpy for long waybill routes — which
-    is several times cheaper than building a shapely Point per fix. Both give the same
-    floating-point result (same operations in the same order per segment)."""
+    segments within reach of the fix's cell (a few, found once per cell); a fix far from the
+    route is measured against all of them — a loop for the usual bus and coach lines, numpy for
+    long waybill routes. Every way gives the same floating-point result (same operations in
+    the same order per segment, the minimum over a set that holds the nearest)."""
 
-    __slots__ = ("ax", "ay", "dx", "dy", "length2", "line", "segments")
+    __slots__ = ("ax", "ay", "box", "dx", "dy", "everything", "length2", "line", "near",
+                 "segments")
 
     def __init__(self, line: BaseGeometry) -> None:
         self.line = line
@@ -53,29 +79,80 @@ class Route:
         self.ax, self.ay = coords[:-1, 0], coords[:-1, 1]
         self.dx, self.dy = coords[1:, 0] - self.ax, coords[1:, 1] - self.ay
         self.length2 = np.maximum(self.dx * self.dx + self.dy * self.dy, 1e-12)
+        self.everything = list(zip(self.ax.tolist(), self.ay.tolist(), self.dx.tolist(),
+                                   self.dy.tolist(), self.length2.tolist(), strict=True))
         self.segments: list[tuple[float, float, float, float, float]] | None = (
-            list(zip(self.ax.tolist(), self.ay.tolist(), self.dx.tolist(), self.dy.tolist(),
-                     self.length2.tolist(), strict=True))
-            if len(self.ax) <= LOOP_SEGMENTS else None)
+            self.everything if len(self.everything) <= LOOP_SEGMENTS else None)
+        # Each segment's bounding box grown by the reach: west, south, east, north.
+        bx, by = self.ax + self.dx, self.ay + self.dy
+        reach = ROUTE_REACH_M
+        self.box = (np.minimum(self.ax, bx) - reach, np.minimum(self.ay, by) - reach,
+                    np.maximum(self.ax, bx) + reach, np.maximum(self.ay, by) + reach)
+        # By route cell: the segments that may be within ROUTE_REACH_M of it (filled as fixes
+        # arrive; a superset is enough: the nearest of them, if within reach, is the nearest).
+        self.near: dict[int, list[tuple[float, float, float, float, float]]] = {}
 
     def distance_m(self, x: float, y: float) -> float:
+        key = cell_key(x, y, ROUTE_CELL_M)
+        near = self.near.get(key)
+        if near is None:
+            near = self.near[key] = self._segments_near(key)
+        if near:
+            distance = _nearest_m(near, x, y)
+            if distance <= ROUTE_REACH_M:
+                return distance
+        return self.measured_m(x, y)
+
+    def measured_m(self, x: float, y: float) -> float:
+        """The distance over every segment."""
         if self.segments is None:
             t = np.clip(((x - self.ax) * self.dx + (y - self.ay) * self.dy) / self.length2,
                         0.0, 1.0)
             ex, ey = self.ax + t * self.dx - x, self.ay + t * self.dy - y
             return float(np.sqrt((ex * ex + ey * ey).min()))
-        nearest = math.inf
-        for ax, ay, dx, dy, length2 in self.segments:
-            t = ((x - ax) * dx + (y - ay) * dy) / length2
-            t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
-            ex, ey = ax + t * dx - x, ay + t * dy - y
-            squared = ex * ex + ey * ey
-            if squared < nearest:
-                nearest = squared
-        return math.sqrt(nearest)
+        return _nearest_m(self.segments, x, y)
+
+    def _segments_near(self, key: int) -> list[tuple[float, float, float, float, float]]:
+        """The segments whose grown box meets the cell: every segment within the reach of a
+        point of the cell is among them."""
+        cx, cy = cell_of_key(key)
+        west, south = cx * ROUTE_CELL_M, cy * ROUTE_CELL_M
+        east, north = west + ROUTE_CELL_M, south + ROUTE_CELL_M
+        x0, y0, x1, y1 = self.box
+        hits = np.flatnonzero((x0 <= east) & (x1 >= west) & (y0 <= north) & (y1 >= south))
+        if len(self.near) > 200_000:
+            self.near.clear()
+        everything = self.everything
+        return [everything[i] for i in hits.tolist()]
 
     def __reduce__(self) -> tuple[type, tuple[BaseGeometry]]:
         return Route, (self.line,)
+
+
+def _digest(tables: list[list[Any]]) -> bytes:
+    """A fingerprint of stored rows: geometries by their EWKB, other values by their repr."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rows in tables:
+        digest.update(b"\x1e")
+        for row in rows:
+            for value in row if isinstance(row, tuple) else (row,):
+                ewkb = getattr(value, "ewkb", None)
+                digest.update(bytes(ewkb) if ewkb is not None else repr(value).encode())
+                digest.update(b"\x1f")
+    return digest.digest()
+
+
+def _nearest_m(segments: list[tuple[float, float, float, float, float]], x: float,
+               y: float) -> float:
+    nearest = math.inf
+    for ax, ay, dx, dy, length2 in segments:
+        t = ((x - ax) * dx + (y - ay) * dy) / length2
+        t = 0.0 if t < 0.0 else 1.0 if t > 1.0 else t
+        ex, ey = ax + t * dx - x, ay + t * dy - y
+        squared = ex * ex + ey * ey
+        if squared < nearest:
+            nearest = squared
+    return math.sqrt(nearest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +181,9 @@ class RoadAt:
     expressway: bool
 
 
+_UNKNOWN = RoadAt(-1.0, False)  # a cell not looked up yet (None is "no road there")
+
+
 @dataclass
 class CityGeometry:
     frame: LocalFrame = field(default_factory=lambda: LocalFrame(*CITY_CENTRE))
@@ -114,48 +194,68 @@ class CityGeometry:
     bus_routes: dict[int, Route] = field(default_factory=dict)
     bus_stops: dict[int, list[StopShape]] = field(default_factory=dict)
     coach_routes: dict[int, Route] = field(default_factory=dict)
-    _road_cache: dict[tuple[int, int], RoadAt | None] = field(default_factory=dict)
-    _zone_cache: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = field(
+    # By cell_key: the road of a 25 m cell, and the zones holding / crossing a 100 m cell.
+    _road_cache: dict[int, RoadAt | None] = field(default_factory=dict)
+    _zone_cache: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = field(
         default_factory=dict)
     # The last warmed batch's points in cells that zones cross: which of those zones hold each
     # point (lon, lat), tested in one vectorised call per zone. One call per fix was 10-12 % of
     # the rules' time. Always true while the zones are these (a new load is a new geometry).
     _point_zones: dict[tuple[float, float], tuple[int, ...]] = field(default_factory=dict)
+    digest: bytes = b""  # of the stored rows it was built from (from_db)
+    # The frame's constants as plain floats of this (compiled) class: xy runs for every fix.
+    _lon0: float = field(default=0.0, init=False)
+    _lat0: float = field(default=0.0, init=False)
+    _kx: float = field(default=1.0, init=False)
+
+    def __post_init__(self) -> None:
+        self._lon0, self._lat0, self._kx = (float(self.frame.lon0), float(self.frame.lat0),
+                                            float(self.frame.kx))
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def from_db(cls) -> CityGeometry:
+    def from_db(cls, previous: CityGeometry | None = None) -> CityGeometry:
+        """The city's geometry as stored; ``previous`` itself when nothing it was built from
+        changed, so that its cell caches (filled fix by fix, costly to refill) outlive the
+        facts' periodic reload."""
         from fleet.models import BusLine, BusStop, CoachLine, District, RoadSegment, Zone
 
-        extent = District.objects.exclude(boundary=None).values_list("boundary", flat=True)
+        extent = list(District.objects.exclude(boundary=None).values_list("boundary", flat=True))
+        roads = list(RoadSegment.objects.values_list("geometry", "speed_limit_kmh",
+                                                     "road_class"))
+        zones = list(Zone.objects.filter(active=True).values_list(
+            "pk", "kind", "geometry", "time_windows", "speed_limit_kmh"))
+        bus_lines = list(BusLine.objects.values_list("pk", "route"))
+        stops = list(BusStop.objects.values_list("pk", "line_id", "location", "radius_m"))
+        coach_lines = list(CoachLine.objects.values_list("pk", "route"))
+        digest = _digest([extent, roads, zones, bus_lines, stops, coach_lines])
+        if previous is not None and previous.digest == digest:
+            return previous
         boundaries = [to_shapely(b) for b in extent]
         if boundaries:
             centre = shapely.union_all(boundaries).envelope.centroid
             geometry = cls(frame=LocalFrame(centre.x, centre.y))
         else:
             geometry = cls()
-        roads = list(RoadSegment.objects.values_list("geometry", "speed_limit_kmh",
-                                                     "road_class"))
+        geometry.digest = digest
         geometry.road_attrs = [RoadAt(float(limit), road_class == "expressway")
                                for _, limit, road_class in roads]
         if roads:
             geometry.road_tree = STRtree([geometry.frame.forward(to_shapely(g))
                                           for g, _, _ in roads])
-        for pk, kind, shape, windows, limit in Zone.objects.filter(active=True).values_list(
-                "pk", "kind", "geometry", "time_windows", "speed_limit_kmh"):
+        for pk, kind, shape, windows, limit in zones:
             polygon = to_shapely(shape)
             shapely.prepare(polygon)
             geometry.zones.append(ZoneShape(pk, kind, polygon, tuple(windows or ()),
                                             float(limit) if limit else None))
         if geometry.zones:
             geometry.zone_tree = STRtree([z.shape for z in geometry.zones])
-        for pk, route in BusLine.objects.values_list("pk", "route"):
+        for pk, route in bus_lines:
             geometry.bus_routes[pk] = geometry.route(route)
-        for pk, line_id, point, radius in BusStop.objects.values_list("pk", "line_id",
-                                                                      "location", "radius_m"):
+        for pk, line_id, point, radius in stops:
             x, y = geometry.xy(point.x, point.y)
             geometry.bus_stops.setdefault(line_id, []).append(StopShape(pk, x, y, radius))
-        for pk, route in CoachLine.objects.values_list("pk", "route"):
+        for pk, route in coach_lines:
             geometry.coach_routes[pk] = geometry.route(route)
         return geometry
 
@@ -166,7 +266,7 @@ class CityGeometry:
 
     # -- per fix ----------------------------------------------------------------------------
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
-        return (lon - self.frame.lon0) * self.frame.kx, (lat - self.frame.lat0) * METRES_PER_DEG_LAT
+        return (lon - self._lon0) * self._kx, (lat - self._lat0) * METRES_PER_DEG_LAT
 
     def warm(self, lons: np.ndarray, lats: np.ndarray) -> None:
         """Answer the road and zone questions of a whole batch of fixes in a few vectorised
@@ -183,22 +283,30 @@ class CityGeometry:
             self._warm_zones(xs, ys, lons, lats)
 
     @staticmethod
-    def _cells_of(xs: np.ndarray, ys: np.ndarray, size: float) -> list[tuple[int, int]]:
-        """The grid cell of each point, in order."""
-        # floor_divide on floats rounds as Python's // does, so the keys match the lookups'.
-        return list(zip(np.floor_divide(xs, size).astype(np.int64).tolist(),
-                        np.floor_divide(ys, size).astype(np.int64).tolist(), strict=True))
+    def _cells_of(xs: np.ndarray, ys: np.ndarray, size: float) -> list[int]:
+        """The cell_key of each point, in order."""
+        # floor(x / size), as cell_key computes it (IEEE division, then floor): the same keys.
+        keys = (np.floor(xs / size).astype(np.int64) * CELL_KEY_STRIDE
+                + np.floor(ys / size).astype(np.int64))
+        return keys.tolist()  # type: ignore[no-any-return]
 
     @staticmethod
-    def _new_cells(cells: list[tuple[int, int]],
-                   cache: dict[tuple[int, int], Any]) -> list[tuple[int, int]]:
+    def _new_cells(cells: list[int], cache: dict[int, Any]) -> list[int]:
         return [cell for cell in set(cells) if cell not in cache]
+
+    @staticmethod
+    def _grid(cells: list[int]) -> np.ndarray:
+        """(x cell, y cell) rows of these keys, as floats (cell_of_key, vectorised)."""
+        keys = np.asarray(cells, dtype=np.int64)
+        half = CELL_KEY_STRIDE // 2
+        cy = (keys + half) % CELL_KEY_STRIDE - half
+        return np.column_stack([(keys - cy) // CELL_KEY_STRIDE, cy]).astype(float)
 
     def _warm_roads(self, xs: np.ndarray, ys: np.ndarray) -> None:
         cells = self._new_cells(self._cells_of(xs, ys, CELL_M), self._road_cache)
         if not cells:
             return
-        grid = np.asarray(cells, dtype=float)
+        grid = self._grid(cells)
         centres = shapely.points((grid[:, 0] + 0.5) * CELL_M, (grid[:, 1] + 0.5) * CELL_M)
         assert self.road_tree is not None
         inputs, roads = self.road_tree.query(centres, predicate="dwithin", distance=ROAD_SNAP_M)
@@ -226,8 +334,8 @@ class CityGeometry:
             self._classify_cells(new)
         self._test_crossed_points(cells, lons, lats)
 
-    def _classify_cells(self, cells: list[tuple[int, int]]) -> None:
-        grid = np.asarray(cells, dtype=float)
+    def _classify_cells(self, cells: list[int]) -> None:
+        grid = self._grid(cells)
         west, south = self.frame.back(grid[:, 0] * ZONE_CELL_M, grid[:, 1] * ZONE_CELL_M)
         east, north = self.frame.back((grid[:, 0] + 1) * ZONE_CELL_M,
                                       (grid[:, 1] + 1) * ZONE_CELL_M)
@@ -252,7 +360,7 @@ class CityGeometry:
             (cell, (tuple(sorted(a)), tuple(sorted(b))))
             for cell, a, b in zip(cells, inside, crossing, strict=True))
 
-    def _test_crossed_points(self, cells: list[tuple[int, int]], lons: np.ndarray,
+    def _test_crossed_points(self, cells: list[int], lons: np.ndarray,
                              lats: np.ndarray) -> None:
         """Fill _point_zones for the points (of zone cells ``cells``) whose cell a zone
         crosses: the test zones_at would make per point, here one call per zone for all its
@@ -282,14 +390,16 @@ class CityGeometry:
         """The road under the fix: the centreline nearest to its 25 m grid cell's centre, if
         within ROAD_SNAP_M. Nearest, not lowest limit: a truck on an expressway beside a
         40 km/h service road is on the expressway."""
-        cell = (int(x // CELL_M), int(y // CELL_M))
-        if cell in self._road_cache:
-            return self._road_cache[cell]
+        key = cell_key(x, y, CELL_M)
+        found = self._road_cache.get(key, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found
         found = None
         if self.road_tree is not None:
             # Judge at the cell centre: every fix of a 25 m cell gets the same answer, which is
             # what makes the cache exact rather than approximate.
-            centre = Point((cell[0] + 0.5) * CELL_M, (cell[1] + 0.5) * CELL_M)
+            cx, cy = cell_of_key(key)
+            centre = Point((cx + 0.5) * CELL_M, (cy + 0.5) * CELL_M)
             # One C call with the distance predicate (query_nearest's Python wrapper cost more
             # than the search); ties between several roads in reach go to the nearest.
             hits = self.road_tree.query(centre, predicate="dwithin", distance=ROAD_SNAP_M)
@@ -300,7 +410,7 @@ class CityGeometry:
                 found = self.road_attrs[int(hits[int(np.argmin(distances))])]
         if len(self._road_cache) > 2_000_000:
             self._road_cache.clear()
-        self._road_cache[cell] = found
+        self._road_cache[key] = found
         return found
 
     def zones_at(self, lon: float, lat: float, x: float, y: float) -> list[ZoneShape]:
@@ -309,10 +419,10 @@ class CityGeometry:
         point) and the rest (ignored), so most fixes cost a dictionary lookup."""
         if self.zone_tree is None:
             return []
-        cell = (int(x // ZONE_CELL_M), int(y // ZONE_CELL_M))
-        found = self._zone_cache.get(cell)
+        key = cell_key(x, y, ZONE_CELL_M)
+        found = self._zone_cache.get(key)
         if found is None:
-            found = self._zone_cache[cell] = self._classify(cell)
+            found = self._zone_cache[key] = self._classify(cell_of_key(key))
         inside, crossing = found
         if not crossing:
             return [self.zones[i] for i in inside]
@@ -339,13 +449,19 @@ class CityGeometry:
 
     def speed_limit(self, road: RoadAt | None, zones: list[ZoneShape],
                     at: dt.datetime) -> float | None:
-        limits = [] if road is None else [road.limit_kmh]
-        limits += [z.speed_limit_kmh for z in zones
-                   if z.speed_limit_kmh is not None and z.in_force(at)]
-        return min(limits) if limits else None
+        """The lowest of the road's limit and those of the zones in force here."""
+        lowest = None if road is None else road.limit_kmh
+        for zone in zones:
+            limit = zone.speed_limit_kmh
+            if limit is not None and (lowest is None or limit < lowest) and zone.in_force(at):
+                lowest = limit
+        return lowest
 
     def stop_of_line(self, line_id: int, x: float, y: float) -> int | None:
         for stop in self.bus_stops.get(line_id, ()):
-            if math.hypot(stop.x - x, stop.y - y) <= stop.radius_m:
+            dx, dy, radius = stop.x - x, stop.y - y, stop.radius_m
+            # The box test first: the exact one only for the stop or two within reach.
+            if -radius <= dx <= radius and -radius <= dy <= radius and (
+                    math.hypot(dx, dy) <= radius):
                 return stop.id
         return None

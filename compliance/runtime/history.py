@@ -65,8 +65,8 @@ def load_inputs(conn: psycopg.Connection, vehicle_ids: Sequence[int], start: dt.
         for vehicle_id, time, lon, lat, speed, status, alarm, flags, items in cursor:
             video_lost, occluded = video_flags(stored_items(items))
             out[vehicle_id].append(FixIn(time, lon, lat, float(speed), int(status), int(alarm),
-                                         False, int(flags), video_lost=video_lost,
-                                         occluded=occluded))
+                                         False, int(flags), in_ranges=None,
+                                         video_lost=video_lost, occluded=occluded))
         cursor.execute(_EVENTS, params)
         for vehicle_id, time, kind, code, detail in cursor:
             # Django's connection leaves jsonb undecoded (it decodes in the ORM).

@@ -14,6 +14,7 @@ import numpy as np
 
 from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent
 from fleet.telemetry import quality
+from fleet.telemetry.schema import FLAG_DRIFT
 from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
 
 
@@ -26,10 +27,13 @@ class FixIn:
     status: int
     alarm: int
     via_gateway: bool
-    # Stored data-quality flags (replay); None live, where the rules compute them.
+    # The data-quality flags (schema FLAG_*) the store gave the fix: read back in a replay,
+    # handed over by the worker live. None where there is no store (benches, unit tests):
+    # the rules then judge drift themselves.
     flags: int | None = None
-    # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix arrived.
-    in_ranges: bool = True
+    # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix arrived;
+    # None when not known (a replay: the stored flags say drift, not why).
+    in_ranges: bool | None = True
     # JT/T 1078 items of the report: a channel with video lost (0x15: device_fault) or occluded
     # (0x16: camera_blocked), RULES.md §2 and §2a.
     video_lost: bool = False
@@ -103,17 +107,21 @@ def stored_items(raw: bytes | None) -> list[tuple[int, bytes]]:
     return items
 
 
-def from_record(record: BusRecord) -> tuple[int, RuleInput] | None:
-    """(vehicle id, input) for a bus record the rules care about; None otherwise."""
+def from_record(record: BusRecord, flags: int | None = None,
+                ) -> tuple[int, RuleInput] | None:
+    """(vehicle id, input) for a bus record the rules care about; None otherwise. ``flags``:
+    the quality flags the store gave a fix, if it went through the store."""
     vehicle_id = getattr(record, "vehicle_id", None)
     if vehicle_id is None:
         return None
     if isinstance(record, Fix):
         video_lost, occluded = video_flags(record.items)
+        # With the store's flags the ranges only matter to say why a drift fix is drift.
+        in_ranges = (quality.in_valid_ranges(record)
+                     if flags is None or flags & FLAG_DRIFT else True)
         return vehicle_id, FixIn(record.time, record.longitude, record.latitude,
                                  record.speed_kmh, record.status, record.alarm,
-                                 bool(record.sim), None, quality.in_valid_ranges(record),
-                                 video_lost, occluded)
+                                 bool(record.sim), flags, in_ranges, video_lost, occluded)
     if isinstance(record, TerminalEvent):
         if record.kind != "safety_alarm":
             return None

@@ -24,6 +24,7 @@ from compliance.runtime.geometry import Route, ZoneShape
 from compliance.runtime.inputs import AlarmIn, FixIn, MeterIn, OrderIn, RuleInput, SignIn, SignOut
 from fleet.geo.distance import haversine_km
 from fleet.models.registry import REQUIRED_CERTIFICATE, CertificateKind
+from fleet.telemetry.schema import FLAG_DRIFT
 
 MAX_PLAUSIBLE_KMH = 160.0
 DOOR_BITS = 0b11111 << 13  # status bits 13–17: front, middle, rear, driver, custom door open
@@ -33,6 +34,8 @@ BUS_STOP_PLACES = frozenset({"depot", "bus_stop", "transport_hub"})
 WAYBILL_END_RADIUS_M = 300.0
 _FLAGS: dict[int, alarms.Flag] = {1: "start", 2: "end"}
 SEEN_ALARMS = 64  # re-sent reports come within minutes; a vehicle reports few alarms in that
+METER_TRIPS_KEPT = dt.timedelta(days=1)  # meter trips older than this cover nothing now
+NO_KINDS: frozenset[str] = frozenset()
 
 # Certificate kinds as the plain strings they are at run time. Without Django's type stubs a
 # TextChoices member reads as its (value, label) tuple to the type checker, and the compiled
@@ -152,15 +155,39 @@ class VehicleRules:
 
     def _drain(self) -> None:
         """Closed episodes are findings too (their end and final measures must be written)."""
-        for holder in (self.fatigue, self.daily, self.overspeed, self.alarms, self.night,
-                       self.zones, self.waybill_watch, self.route, self.toxic_stop,
-                       self.bus_stop, self.skip, self.no_fix):
-            if holder.closed:
-                for episode in holder.closed:
-                    key = (episode.rule, episode.start, episode_key(episode))
-                    if key not in self.dirty:
-                        self.dirty[key] = Finding(episode, key[2], self.driver_id)
-                holder.closed.clear()
+        # Written out, not a loop over a tuple of the holders: this runs after every input and
+        # almost always finds nothing.
+        if self.fatigue.closed:
+            self._take(self.fatigue.closed)
+        if self.daily.closed:
+            self._take(self.daily.closed)
+        if self.overspeed.closed:
+            self._take(self.overspeed.closed)
+        if self.alarms.closed:
+            self._take(self.alarms.closed)
+        if self.night.closed:
+            self._take(self.night.closed)
+        if self.zones.closed:
+            self._take(self.zones.closed)
+        if self.waybill_watch.closed:
+            self._take(self.waybill_watch.closed)
+        if self.route.closed:
+            self._take(self.route.closed)
+        if self.toxic_stop.closed:
+            self._take(self.toxic_stop.closed)
+        if self.bus_stop.closed:
+            self._take(self.bus_stop.closed)
+        if self.skip.closed:
+            self._take(self.skip.closed)
+        if self.no_fix.closed:
+            self._take(self.no_fix.closed)
+
+    def _take(self, closed: list[Episode]) -> None:
+        for episode in closed:
+            key = (episode.rule, episode.start, episode_key(episode))
+            if key not in self.dirty:
+                self.dirty[key] = Finding(episode, key[2], self.driver_id)
+        closed.clear()
 
     # -- fixes --------------------------------------------------------------------------------
     def _fix(self, item: FixIn, vehicle: VehicleFacts, facts: Facts,
@@ -243,10 +270,12 @@ class VehicleRules:
         self.occluded = item.occluded
 
     def _drift_reason(self, item: FixIn) -> str | None:
-        if item.flags is not None:  # replay: the flags stored when the fix arrived
-            if item.flags & 4:
-                return "stored"
-            return None
+        if item.flags is not None:  # the flags the store gave the fix: what a replay reads
+            if not item.flags & FLAG_DRIFT:
+                return None
+            if item.in_ranges is None:
+                return "stored"  # a replay: the store keeps that it is drift, not why
+            return "range" if not item.in_ranges else "implied_speed"
         if not item.in_ranges:
             return "range"
         implied = self._implied_kmh(item)
@@ -282,8 +311,10 @@ class VehicleRules:
             meter.step(self.loaded, fix, config.meter.max_gap)
             for interval in meter.due(self.loaded, fix.time, config.meter):
                 self._emit(meter.judge(interval, self.meter_trips, config.meter), config)
-            horizon = fix.time - dt.timedelta(days=1)
-            self.meter_trips = [t for t in self.meter_trips if t[1] >= horizon]
+            # Trips come about in the order they end: prune when the oldest is a day old.
+            horizon = fix.time - METER_TRIPS_KEPT
+            if self.meter_trips and self.meter_trips[0][1] < horizon:
+                self.meter_trips = [t for t in self.meter_trips if t[1] >= horizon]
         if self.silent:
             self.silent = False  # the long silence is its own episode, not also a short one
         elif (config.on("offline_in_service") and previous is not None
@@ -299,7 +330,7 @@ class VehicleRules:
     def _place_rules(self, fix: RuleFix, previous: RuleFix | None, x: float, y: float,
                      zones: list[ZoneShape], vehicle: VehicleFacts, facts: Facts,
                      config: RuleConfig) -> None:
-        kinds = {z.kind for z in zones}
+        kinds = frozenset([z.kind for z in zones]) if zones else NO_KINDS
         driving = previous is not None and is_driving(previous, fix)
         if driving and not self.driving:
             self.run_from_depot = self.in_depot  # a run that began at a depot is a loaded run
@@ -326,7 +357,7 @@ class VehicleRules:
             self._follow_route(fix, f"coach:{vehicle.coach_line_id}", route, x, y, config)
 
     def _hazmat(self, fix: RuleFix, x: float, y: float, zones: list[ZoneShape],
-                kinds: set[str], facts: Facts, config: RuleConfig,
+                kinds: frozenset[str], facts: Facts, config: RuleConfig,
                 stop_began: dt.datetime | None) -> None:
         waybill = facts.waybill_at(self.vehicle_id, fix.time)
         if waybill is not None and waybill.id != self.waybill_id:

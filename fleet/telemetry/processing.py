@@ -29,6 +29,11 @@ class BatchResult:
     events: int = 0
     meter_trips: int = 0
     states: dict[int, Fix] = field(default_factory=dict)
+    # The quality flags (schema FLAG_*) the store judged each fix by, by the fix's position in
+    # the batch's records (None for other records): the rules take drift from here, so live
+    # judges by what is stored, as a replay does, and the ranges and implied speed are
+    # computed once per fix, not twice.
+    fix_flags: list[int | None] = field(default_factory=list)
 
 
 @dataclass
@@ -46,6 +51,7 @@ def _mileage_km(items: tuple[tuple[int, bytes], ...]) -> float | None:
 
 
 _BY_VEHICLE_TIME = attrgetter("vehicle_id", "time")
+FLAGS_COLUMN = 10  # of a position row, as position_rows builds it
 
 
 def position_rows(fixes: Sequence[Fix], memory: VehicleMemory) -> list[RowTuple]:
@@ -134,18 +140,23 @@ ON CONFLICT DO NOTHING
 def apply_batch(conn: psycopg.Connection, records: Sequence[BusRecord],
                 memory: VehicleMemory) -> BatchResult:
     """Write one batch inside the caller's transaction."""
-    result = BatchResult()
+    result = BatchResult(fix_flags=[None] * len(records))
     fixes: list[Fix] = []
+    at: list[int] = []  # each fix's position in records
     others: list[BusRecord] = []
-    for record in records:
+    for position, record in enumerate(records):
         if isinstance(record, Fix):
             if record.vehicle_id is not None:
                 fixes.append(record)
+                at.append(position)
         else:
             others.append(record)
     if fixes:
+        rows = position_rows(fixes, memory)
+        for position, row in zip(at, rows, strict=True):
+            result.fix_flags[position] = row[FLAGS_COLUMN]
         # Positions and latest states in one statement; the new fixes come back as indexes.
-        new = write_fixes(conn, position_rows(fixes, memory))
+        new = write_fixes(conn, rows)
         result.duplicate_fixes = len(fixes) - len(new)
         new_fixes, states = result.new_fixes, result.states
         for index in new:  # ascending, so new_fixes keeps the batch order

@@ -30,7 +30,8 @@ BatchHook = Callable[[BatchResult], None]
 class RuleStage(Protocol):
     """What the worker needs of the rule stage (compliance.runtime.detector.Detector)."""
 
-    def process(self, conn: psycopg.Connection, records: Sequence[wire.BusRecord]) -> object: ...
+    def process(self, conn: psycopg.Connection, records: Sequence[wire.BusRecord],
+                fix_flags: Sequence[int | None] | None = None) -> object: ...
 
     def forget_all(self) -> None: ...
 
@@ -148,7 +149,7 @@ class PipelineWorker:
             result = apply_batch(connection.connection, records, self.memory)
             if self.rules is not None:
                 # Same transaction: violations and positions commit together or not at all.
-                self.rules.process(connection.connection, records)
+                self.rules.process(connection.connection, records, result.fix_flags)
             return result
 
     def _apply_one_by_one(self, decoded: list[tuple[BusEntry, wire.BusRecord]]) -> BatchResult:

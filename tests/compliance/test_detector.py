@@ -239,6 +239,27 @@ def test_gps_drift_is_recorded_not_screened(hazmat, pipeline):
     assert drift.started_at == T0 + dt.timedelta(seconds=10)
 
 
+def test_live_drift_is_what_the_store_flagged_with_its_reason(hazmat, pipeline):
+    """The worker hands the rules the flags it stored (so live judges as a replay reads); a
+    drift record still says why: out of the RULES.md §3 ranges, or an impossible jump."""
+    from fleet.telemetry.schema import FLAG_DRIFT, POSITIONS_TABLE
+
+    bus, worker, _ = pipeline()
+    bus.publish([fix(hazmat.pk, 0, lon=LON_A, lat=LAT, speed=30.0),
+                 fix(hazmat.pk, 10, lon=LON_A + 0.5, lat=LAT, speed=30.0),  # 42 km in 10 s
+                 fix(hazmat.pk, 20, lon=LON_A, lat=60.0, speed=30.0),  # north of China
+                 fix(hazmat.pk, 30, lon=LON_A + 0.0002, lat=LAT, speed=30.0)])
+    drain(worker)
+    reasons = dict(Violation.objects.filter(rule="gps_drift")
+                   .values_list("started_at", "measured__reason"))
+    assert reasons == {T0 + dt.timedelta(seconds=10): "implied_speed",
+                       T0 + dt.timedelta(seconds=20): "range"}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT fix_time FROM {POSITIONS_TABLE} WHERE vehicle_id = %s "
+                       f"AND flags & {FLAG_DRIFT} <> 0 ORDER BY fix_time", [hazmat.pk])
+        assert [row[0] for row in cursor.fetchall()] == sorted(reasons)
+
+
 def test_a_settings_change_reaches_the_running_detector(world, hazmat, pipeline):
     from compliance.rule_settings import bump_generation
 
@@ -264,8 +285,8 @@ def test_a_batch_writes_all_its_findings_in_a_fixed_number_of_statements(world, 
     batches: list[int] = []
     process = detector.process
 
-    def counted_process(conn, records):  # type: ignore[no-untyped-def]
-        written = process(conn, records)
+    def counted_process(conn, records, fix_flags=None):  # type: ignore[no-untyped-def]
+        written = process(conn, records, fix_flags)
         batches.append(len(written))
         return written
 

@@ -10,7 +10,13 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import LineString, Polygon
 
-from compliance.runtime.geometry import ZONE_CELL_M, CityGeometry, RoadAt, ZoneShape
+from compliance.runtime.geometry import (
+    ZONE_CELL_M,
+    CityGeometry,
+    RoadAt,
+    ZoneShape,
+    cell_key,
+)
 from fleet.geo.jurisdiction import LocalFrame
 
 FRAME = LocalFrame(122.07, 41.12)
@@ -67,7 +73,7 @@ def test_warmed_answers_equal_cold_ones():
     assert on_road > 200 and in_zone > 500  # the sample does reach roads and zones
     # Points in cells a zone crosses were tested in bulk, each one (zones_at read them there).
     crossed = [(lon, lat) for lon, lat in points
-               if warm._zone_cache[tuple(int(v // ZONE_CELL_M) for v in warm.xy(lon, lat))][1]]
+               if warm._zone_cache[cell_key(*warm.xy(lon, lat), ZONE_CELL_M)][1]]
     assert len(crossed) > 100 and all(point in warm._point_zones for point in crossed)
 
 
@@ -80,11 +86,14 @@ def test_an_empty_batch_or_city_is_harmless():
 
 
 def test_route_distance_loop_equals_numpy_and_shapely():
-    """Short routes are measured with a plain loop, long ones with numpy: the same number to the
-    last bit, and the true distance (shapely's) to within float noise."""
-    from compliance.runtime.geometry import LOOP_SEGMENTS, Route
+    """A route's distance is measured among the segments near the fix's cell when the route is
+    within reach, else over every segment (a loop for short routes, numpy for long ones): the
+    same number to the last bit every way, and the true distance (shapely's) to within float
+    noise."""
+    from compliance.runtime.geometry import LOOP_SEGMENTS, ROUTE_REACH_M, Route
 
     rng = random.Random(7)
+    near = far = 0
     for vertices in (2, 6, 17, LOOP_SEGMENTS + 1, 90):
         line = LineString([(rng.uniform(-5000, 5000), rng.uniform(-5000, 5000))
                            for _ in range(vertices)])
@@ -92,7 +101,16 @@ def test_route_distance_loop_equals_numpy_and_shapely():
         by_numpy = Route(line)
         by_numpy.segments = None
         assert (route.segments is None) == (vertices - 1 > LOOP_SEGMENTS)
-        for _ in range(300):
-            x, y = rng.uniform(-6000, 6000), rng.uniform(-6000, 6000)
-            assert route.distance_m(x, y) == by_numpy.distance_m(x, y)
-            assert abs(route.distance_m(x, y) - line.distance(shapely.Point(x, y))) < 1e-6
+        # Points on and beside the route (the usual case) and anywhere around it.
+        beside = [line.interpolate(rng.uniform(0, line.length)) for _ in range(300)]
+        points = [(p.x + rng.uniform(-1500, 1500), p.y + rng.uniform(-1500, 1500))
+                  for p in beside] + [(rng.uniform(-6000, 6000), rng.uniform(-6000, 6000))
+                                      for _ in range(300)]
+        for x, y in points:
+            distance = route.distance_m(x, y)
+            assert distance == route.measured_m(x, y) == by_numpy.measured_m(x, y)
+            assert distance == by_numpy.distance_m(x, y)
+            assert abs(distance - line.distance(shapely.Point(x, y))) < 1e-6
+            near += distance <= ROUTE_REACH_M
+            far += distance > ROUTE_REACH_M
+    assert near > 1000 and far > 300  # both ways were taken

@@ -23,6 +23,7 @@ from fleet.models import DriverVehicleBinding, TerminalEventLog, Waybill
 from fleet.models.registry import Vehicle
 from fleet.telemetry import processing, wire
 from fleet.telemetry.bus import AsyncStreamPublisher
+from fleet.telemetry.schema import FLAG_POSITIONED, FLAG_VALID
 from fleet.telemetry.worker import PipelineWorker
 from tests import factories
 from tests.gateway.harness import TerminalClient
@@ -38,9 +39,13 @@ class RecordingRules:
 
     def __init__(self) -> None:
         self.seen: list[wire.BusRecord] = []
+        self.flags: list[int | None] = []
 
-    def process(self, conn: object, records: Sequence[wire.BusRecord]) -> object:
+    def process(self, conn: object, records: Sequence[wire.BusRecord],
+                fix_flags: Sequence[int | None] | None = None) -> object:
+        assert fix_flags is not None and len(fix_flags) == len(records)
         self.seen.extend(records)
+        self.flags.extend(fix_flags)
         return []
 
     def forget_all(self) -> None:
@@ -207,6 +212,10 @@ def test_card_in_and_out_in_one_batch_apply_in_order(world, make_bus, make_lease
     assert bindings() == [(first.pk, a, T_IN, t1), (second.pk, a, t2, None)]
     assert [r.driver_id for r in rules.seen if isinstance(r, DriverSignIn | DriverSignOut)] == [
         first.pk, first.pk, second.pk]
+    # The rules get the quality flags the store gave each fix, by position; None for the rest.
+    assert [(type(r).__name__, f) for r, f in zip(rules.seen, rules.flags, strict=True)] == [
+        ("DriverSignIn", None), ("Fix", FLAG_POSITIONED | FLAG_VALID), ("DriverSignOut", None),
+        ("DriverSignIn", None)]
 
 
 def test_late_out_of_order_card_in_ends_where_the_next_sign_in_began(world, make_bus,
