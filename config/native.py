@@ -50,6 +50,7 @@ MODULES = (
     "compliance/engine/quality.py",
     "compliance/engine/routes.py",
     "compliance/engine/terminal_alarms.py",
+    "compliance/runtime/batch.py",
     "compliance/runtime/config.py",
     "compliance/runtime/facts.py",
     "compliance/runtime/geometry.py",

@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import pickle
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 import psycopg
@@ -23,11 +22,11 @@ from django.conf import settings
 from django.db import transaction
 
 from compliance.rule_settings import LiveSettings, Snapshot
-from compliance.runtime import alerts, warnings
+from compliance.runtime import alerts, batch, warnings
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import Facts, load_facts
 from compliance.runtime.history import load_inputs
-from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key
+from compliance.runtime.inputs import RuleInput, fix_places
 from compliance.runtime.vehicle import VehicleRules
 from compliance.runtime.writer import VehicleFindings, ViolationWriter, Written
 from config import native
@@ -111,27 +110,17 @@ class Detector:
         transaction.on_commit)."""
         self.refresh()
         self._clock = time.monotonic()
-        per_vehicle: dict[int, list[RuleInput]] = defaultdict(list)
-        for position, record in enumerate(records):
-            try:
-                found = from_record(record, None if fix_flags is None else fix_flags[position])
-            except Exception:  # as in feed(): the record is stored; the rules skip it, logged
-                log.exception("the rules cannot read a %s record of vehicle %s",
-                              type(record).__name__, getattr(record, "vehicle_id", None))
-                self.rule_faults += 1
-                continue
-            if found is not None:
-                per_vehicle[found[0]].append(found[1])
-        if any(v not in self.facts.vehicles for v in per_vehicle):
+        per_vehicle, unreadable = batch.group_inputs(records, fix_flags)
+        self.rule_faults += unreadable
+        unknown, unseen = batch.new_vehicles(per_vehicle, self.facts, self.states)
+        if unknown:
             self.reload_facts()  # a vehicle registered since the last load
-        unseen = [v for v in per_vehicle if v not in self.states]
         if unseen and self.restore:
             firsts = {v: min(i.time for i in per_vehicle[v]) for v in unseen}
             self._restore(conn, firsts)
         self.facts.geometry.warm(*fix_places(per_vehicle.values()))
-        for vehicle_id, items in per_vehicle.items():
-            # Usually one report per vehicle per batch: nothing to order.
-            self.feed(vehicle_id, items if len(items) == 1 else sorted(items, key=order_key))
+        self.rule_faults += batch.feed_all(self.states, per_vehicle, self.facts, self.configs,
+                                           self._pending, self._clock)
         written = self.write_findings(conn, per_vehicle)
         self.checkpoint(conn, changed_before=self._clock - settings.RULES_CHECKPOINT_EVERY_S)
         if written:
@@ -139,26 +128,11 @@ class Detector:
         return written
 
     def feed(self, vehicle_id: int, items: Iterable[RuleInput]) -> None:
-        vehicle = self.facts.vehicles.get(vehicle_id)
-        if vehicle is None:
-            return
-        state = self.states.get(vehicle_id)
-        if state is None:  # not setdefault: building a VehicleRules costs more than a fix
-            state = self.states[vehicle_id] = VehicleRules(vehicle_id)
-        config = self.configs.get(vehicle.district_id, vehicle.kind)
-        try:
-            for item in items:
-                state.feed(item, self.facts, config)
-        except Exception:
-            # A fault in the rules (a bug one vehicle's data runs into) must neither stop the
-            # worker nor lose the batch: its fixes are stored in this same transaction. That
-            # vehicle's rules start afresh from its next input; the fault is logged with it.
-            log.exception("the rules failed on vehicle %s; its rule state starts afresh",
-                          vehicle_id)
-            self.states[vehicle_id] = VehicleRules(vehicle_id)
+        """One vehicle's inputs, in time order (a restore's backlog, a bench, a test)."""
+        outcome = batch.feed_vehicle(self.states, vehicle_id, items, self.facts, self.configs)
+        if outcome == batch.FAULT:
             self.rule_faults += 1
-            return
-        if vehicle_id not in self._pending:
+        elif outcome == batch.FED and vehicle_id not in self._pending:
             self._pending[vehicle_id] = self._clock
 
     def write_findings(self, conn: psycopg.Connection,

@@ -2,7 +2,8 @@
 (replay): every input carries its data time, and inputs of one vehicle are fed in time order.
 
 The inputs are treated as immutable but are not ``frozen`` dataclasses: one is built per
-record, and a frozen ``__init__`` (one ``object.__setattr__`` per field) costs ~5×."""
+record, and a frozen ``__init__`` (one ``object.__setattr__`` per field) costs ~5×. The
+commonest, FixIn, is not a dataclass at all (see RuleFix)."""
 
 from __future__ import annotations
 
@@ -18,26 +19,51 @@ from fleet.telemetry.schema import FLAG_DRIFT
 from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
 
 
-@dataclass(slots=True)
 class FixIn:
-    time: dt.datetime
-    lon: float | None
-    lat: float | None
-    speed_kmh: float
-    status: int
-    alarm: int
-    via_gateway: bool
-    # The data-quality flags (schema FLAG_*) the store gave the fix: read back in a replay,
-    # handed over by the worker live. None where there is no store (benches, unit tests):
-    # the rules then judge drift themselves.
-    flags: int | None = None
-    # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix arrived;
-    # None when not known (a replay: the stored flags say drift, not why).
-    in_ranges: bool | None = True
-    # JT/T 1078 items of the report: a channel with video lost (0x15: device_fault) or occluded
-    # (0x16: camera_blocked), RULES.md §2 and §2a.
-    video_lost: bool = False
-    occluded: bool = False
+    """One location report as the rules take it. A plain class with its own ``__init__``, not a
+    dataclass, for the reason RuleFix is one (one is built for every fix)."""
+
+    __slots__ = ("alarm", "flags", "in_ranges", "lat", "lon", "occluded", "speed_kmh",
+                 "status", "time", "via_gateway", "video_lost")
+
+    def __init__(self, time: dt.datetime, lon: float | None, lat: float | None,
+                 speed_kmh: float, status: int, alarm: int, via_gateway: bool,
+                 flags: int | None = None, in_ranges: bool | None = True,
+                 video_lost: bool = False, occluded: bool = False) -> None:
+        self.time = time
+        self.lon = lon
+        self.lat = lat
+        self.speed_kmh = speed_kmh
+        self.status = status
+        self.alarm = alarm
+        self.via_gateway = via_gateway
+        # The data-quality flags (schema FLAG_*) the store gave the fix: read back in a
+        # replay, handed over by the worker live. None where there is no store (benches, unit
+        # tests): the rules then judge drift themselves.
+        self.flags = flags
+        # RULES.md §3 ranges (time, coordinates, speed, altitude), judged when the fix
+        # arrived; None when not known (a replay: the stored flags say drift, not why).
+        self.in_ranges = in_ranges
+        # JT/T 1078 items of the report: a channel with video lost (0x15: device_fault) or
+        # occluded (0x16: camera_blocked), RULES.md §2 and §2a.
+        self.video_lost = video_lost
+        self.occluded = occluded
+
+    def _values(self) -> tuple[object, ...]:
+        return (self.time, self.lon, self.lat, self.speed_kmh, self.status, self.alarm,
+                self.via_gateway, self.flags, self.in_ranges, self.video_lost, self.occluded)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FixIn) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "FixIn" + repr(self._values())
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return FixIn, self._values()
 
 
 @dataclass(slots=True)
