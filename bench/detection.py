@@ -38,8 +38,9 @@ django.setup()
 from _city import as_records, city, planned  # noqa: E402  (bench/, next to this script)
 from _planted import print_detection  # noqa: E402
 
+from compliance.runtime.batch import places  # noqa: E402
 from compliance.runtime.detector import Detector  # noqa: E402
-from compliance.runtime.inputs import RuleInput, fix_places, from_record, order_key  # noqa: E402
+from compliance.runtime.inputs import RuleInput, from_record, order_key  # noqa: E402
 from config import native  # noqa: E402
 from fleet.jt808 import CST  # noqa: E402
 from fleet.simulator.localtime import from_datetime  # noqa: E402
@@ -87,7 +88,7 @@ def main() -> None:
             per_vehicle[vehicle_id].extend(items)
         reports += len(chunk)
         began = time.perf_counter()
-        detector.facts.geometry.warm(*fix_places(per_vehicle.values()))
+        detector.facts.geometry.warm(*places(per_vehicle, detector.facts))
         for vehicle_id, items in per_vehicle.items():
             detector.feed(vehicle_id, sorted(items, key=order_key))
         rule_seconds += time.perf_counter() - began

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import Facts
-from compliance.runtime.inputs import RuleInput, from_record, order_key
-from compliance.runtime.vehicle import VehicleRules
+from compliance.runtime.inputs import FixIn, RuleInput, from_record, order_key
+from compliance.runtime.vehicle import VehicleRules, asks_every_zone
 from fleet.telemetry.wire import BusRecord
 
 log = logging.getLogger("compliance.runtime.detector")
@@ -58,6 +60,24 @@ def new_vehicles(per_vehicle: dict[int, list[RuleInput]], facts: Facts,
         if vehicle_id not in states:
             unseen.append(vehicle_id)
     return unknown, unseen
+
+
+def places(per_vehicle: dict[int, list[RuleInput]], facts: Facts,
+           ) -> tuple[np.ndarray, np.ndarray, list[bool]]:
+    """Longitudes, latitudes and, by point, whether its vehicle asks about every zone
+    (vehicle.asks_every_zone), of a batch's positioned fixes: CityGeometry.warm's input."""
+    lons: list[float] = []
+    lats: list[float] = []
+    every: list[bool] = []
+    for vehicle_id, items in per_vehicle.items():
+        vehicle = facts.vehicles.get(vehicle_id)
+        asks = vehicle is None or asks_every_zone(vehicle.kind)
+        for item in items:
+            if isinstance(item, FixIn) and item.lon is not None and item.lat is not None:
+                lons.append(item.lon)
+                lats.append(item.lat)
+                every.append(asks)
+    return np.asarray(lons, dtype=float), np.asarray(lats, dtype=float), every
 
 
 def feed_vehicle(states: dict[int, VehicleRules], vehicle_id: int,

@@ -26,7 +26,7 @@ from compliance.runtime import alerts, batch, warnings
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import Facts, load_facts
 from compliance.runtime.history import load_inputs
-from compliance.runtime.inputs import RuleInput, fix_places
+from compliance.runtime.inputs import RuleInput
 from compliance.runtime.vehicle import VehicleRules
 from compliance.runtime.writer import VehicleFindings, ViolationWriter, Written
 from config import native
@@ -118,7 +118,7 @@ class Detector:
         if unseen and self.restore:
             firsts = {v: min(i.time for i in per_vehicle[v]) for v in unseen}
             self._restore(conn, firsts)
-        self.facts.geometry.warm(*fix_places(per_vehicle.values()))
+        self.facts.geometry.warm(*batch.places(per_vehicle, self.facts))
         self.rule_faults += batch.feed_all(self.states, per_vehicle, self.facts, self.configs,
                                            self._pending, self._clock)
         written = self.write_findings(conn, per_vehicle)

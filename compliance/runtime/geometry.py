@@ -202,6 +202,8 @@ class CityGeometry:
     # point (lon, lat), tested in one vectorised call per zone. One call per fix was 10-12 % of
     # the rules' time. Always true while the zones are these (a new load is a new geometry).
     _point_zones: dict[tuple[float, float], tuple[int, ...]] = field(default_factory=dict)
+    # The same for points asked only about zones with a speed limit (see zones_at's every).
+    _point_speed_zones: dict[tuple[float, float], tuple[int, ...]] = field(default_factory=dict)
     digest: bytes = b""  # of the stored rows it was built from (from_db)
     # The frame's constants as plain floats of this (compiled) class: xy runs for every fix.
     _lon0: float = field(default=0.0, init=False)
@@ -268,11 +270,13 @@ class CityGeometry:
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
         return (lon - self._lon0) * self._kx, (lat - self._lat0) * METRES_PER_DEG_LAT
 
-    def warm(self, lons: np.ndarray, lats: np.ndarray) -> None:
+    def warm(self, lons: np.ndarray, lats: np.ndarray, every: list[bool] | None = None) -> None:
         """Answer the road and zone questions of a whole batch of fixes in a few vectorised
         calls, filling the cell caches that road_at / zones_at then hit. Moving vehicles reach
         new cells all the time, and one shapely call per fix cost more than all the rules.
-        The answers are the ones road_at / zones_at would compute (same cell, same test)."""
+        The answers are the ones road_at / zones_at would compute (same cell, same test).
+        ``every``, by point: whether its vehicle asks about every zone or only those with a
+        speed limit (zones_at's ``every``); all of them when not given."""
         if len(lons) == 0:
             return
         xs = (lons - self.frame.lon0) * self.frame.kx
@@ -280,7 +284,7 @@ class CityGeometry:
         if self.road_tree is not None:
             self._warm_roads(xs, ys)
         if self.zone_tree is not None:
-            self._warm_zones(xs, ys, lons, lats)
+            self._warm_zones(xs, ys, lons, lats, every)
 
     @staticmethod
     def _cells_of(xs: np.ndarray, ys: np.ndarray, size: float) -> list[int]:
@@ -327,12 +331,12 @@ class CityGeometry:
         self._road_cache.update(zip(cells, found, strict=True))
 
     def _warm_zones(self, xs: np.ndarray, ys: np.ndarray, lons: np.ndarray,
-                    lats: np.ndarray) -> None:
+                    lats: np.ndarray, every: list[bool] | None) -> None:
         cells = self._cells_of(xs, ys, ZONE_CELL_M)
         new = self._new_cells(cells, self._zone_cache)
         if new:
             self._classify_cells(new)
-        self._test_crossed_points(cells, lons, lats)
+        self._test_crossed_points(cells, lons, lats, every)
 
     def _classify_cells(self, cells: list[int]) -> None:
         grid = self._grid(cells)
@@ -360,31 +364,39 @@ class CityGeometry:
             (cell, (tuple(sorted(a)), tuple(sorted(b))))
             for cell, a, b in zip(cells, inside, crossing, strict=True))
 
-    def _test_crossed_points(self, cells: list[int], lons: np.ndarray,
-                             lats: np.ndarray) -> None:
-        """Fill _point_zones for the points (of zone cells ``cells``) whose cell a zone
-        crosses: the test zones_at would make per point, here one call per zone for all its
-        points."""
+    def _test_crossed_points(self, cells: list[int], lons: np.ndarray, lats: np.ndarray,
+                             every: list[bool] | None) -> None:
+        """Fill _point_zones (_point_speed_zones for points asking only about zones with a
+        speed limit) for the points (of zone cells ``cells``) whose cell a zone crosses: the
+        test zones_at would make per point, here one call per zone for all its points."""
         points_of: dict[int, list[int]] = {}
+        asked: dict[int, bool] = {}  # by point index: asked about every zone
+        zones = self.zones
         for index, cell in enumerate(cells):
             found = self._zone_cache.get(cell)
-            if found is None:  # the cache was cleared while warming: classified when asked
-                continue
+            if found is None or not found[1]:  # nothing crossing (or the cache was cleared
+                continue  # while warming: classified when asked)
+            all_zones = every is None or every[index]
+            asked[index] = all_zones
             for zone_index in found[1]:
-                points_of.setdefault(zone_index, []).append(index)
+                if all_zones or zones[zone_index].speed_limit_kmh is not None:
+                    points_of.setdefault(zone_index, []).append(index)
+        self._point_zones, self._point_speed_zones = {}, {}
         if not points_of:
             return
         lon_list, lat_list = lons.tolist(), lats.tolist()
-        holding: dict[tuple[float, float], list[int]] = {}
+        holding: dict[int, list[int]] = {}
         for zone_index in sorted(points_of):
             indexes = points_of[zone_index]
-            inside = shapely.intersects_xy(self.zones[zone_index].shape, lons[indexes],
+            inside = shapely.intersects_xy(zones[zone_index].shape, lons[indexes],
                                            lats[indexes])
             for index, holds in zip(indexes, inside.tolist(), strict=True):
-                zones = holding.setdefault((lon_list[index], lat_list[index]), [])
+                held = holding.setdefault(index, [])
                 if holds:
-                    zones.append(zone_index)
-        self._point_zones = {point: tuple(zones) for point, zones in holding.items()}
+                    held.append(zone_index)
+        for index, held in holding.items():
+            target = self._point_zones if asked[index] else self._point_speed_zones
+            target[(lon_list[index], lat_list[index])] = tuple(held)
 
     def road_at(self, x: float, y: float) -> RoadAt | None:
         """The road under the fix: the centreline nearest to its 25 m grid cell's centre, if
@@ -413,8 +425,11 @@ class CityGeometry:
         self._road_cache[key] = found
         return found
 
-    def zones_at(self, lon: float, lat: float, x: float, y: float) -> list[ZoneShape]:
-        """Zones containing the point, exactly. Per 100 m cell the zones are sorted once into
+    def zones_at(self, lon: float, lat: float, x: float, y: float,
+                 every: bool = True) -> list[ZoneShape]:
+        """Zones containing the point, exactly; with ``every`` false only those with a speed
+        limit (all a taxi's or a coach's rules ask: testing the others, bus stops and depots
+        mostly, was most of the zone work). Per 100 m cell the zones are sorted once into
         those that hold the whole cell (no test needed), those that cross it (tested point by
         point) and the rest (ignored), so most fixes cost a dictionary lookup."""
         if self.zone_tree is None:
@@ -424,13 +439,23 @@ class CityGeometry:
         if found is None:
             found = self._zone_cache[key] = self._classify(cell_of_key(key))
         inside, crossing = found
+        zones = self.zones
+        if not every:
+            if inside:
+                inside = tuple(i for i in inside if zones[i].speed_limit_kmh is not None)
+            if crossing:
+                crossing = tuple(i for i in crossing if zones[i].speed_limit_kmh is not None)
         if not crossing:
-            return [self.zones[i] for i in inside]
+            return [zones[i] for i in inside]
         holding = self._point_zones.get((lon, lat))
+        if holding is not None and not every:
+            holding = tuple(i for i in holding if zones[i].speed_limit_kmh is not None)
+        elif holding is None and not every:
+            holding = self._point_speed_zones.get((lon, lat))
         if holding is None:  # not warmed (a unit test, a point of another batch)
             holding = tuple(i for i in crossing
-                            if shapely.intersects_xy(self.zones[i].shape, lon, lat))
-        return [self.zones[i] for i in inside] + [self.zones[i] for i in holding]
+                            if shapely.intersects_xy(zones[i].shape, lon, lat))
+        return [zones[i] for i in inside] + [zones[i] for i in holding]
 
     def _classify(self, cell: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         box = shapely.box(*self.frame.back(cell[0] * ZONE_CELL_M, cell[1] * ZONE_CELL_M),

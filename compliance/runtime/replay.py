@@ -22,10 +22,10 @@ from django.db.models import Count
 from compliance.catalogue import RULES
 from compliance.models import ReviewStatus, Violation
 from compliance.rule_settings import load_snapshot
+from compliance.runtime.batch import places
 from compliance.runtime.config import ConfigCache
 from compliance.runtime.facts import load_facts
 from compliance.runtime.history import load_inputs
-from compliance.runtime.inputs import fix_places
 from compliance.runtime.vehicle import Finding, VehicleRules
 from compliance.runtime.writer import VehicleFindings, ViolationWriter
 from fleet.geo.jurisdiction import DistrictResolver
@@ -105,7 +105,7 @@ def replay(*, start: dt.datetime, end: dt.datetime, vehicle_ids: Sequence[int],
         chunk = list(vehicle_ids[offset:offset + CHUNK])
         with transaction.atomic():
             inputs = load_inputs(connection.connection, chunk, warm, end)
-            facts.geometry.warm(*fix_places(inputs.values()))
+            facts.geometry.warm(*places(inputs, facts))
             for vehicle_id in chunk:
                 items = inputs.get(vehicle_id, [])
                 result.fixes += sum(1 for i in items if i.time >= start)

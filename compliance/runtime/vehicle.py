@@ -48,6 +48,12 @@ _REQUIRED: Any = REQUIRED_CERTIFICATE
 REQUIRED_KIND: dict[str, str] = {kind: str(needed) for kind, needed in _REQUIRED.items()}
 
 
+def asks_every_zone(kind: str) -> bool:
+    """Whether a vehicle's rules ask about every zone at a fix (depots, parking, bus stops,
+    restricted zones), or only about those with a speed limit (everyone's overspeed)."""
+    return kind == "bus" or kind == "hazmat"
+
+
 @dataclass
 class Finding:
     """An episode to write, with what was known when it was first seen."""
@@ -230,7 +236,7 @@ class VehicleRules:
         geometry = facts.geometry
         x, y = geometry.xy(item.lon, item.lat)
         road = geometry.road_at(x, y)
-        zones = geometry.zones_at(item.lon, item.lat, x, y)
+        zones = geometry.zones_at(item.lon, item.lat, x, y, asks_every_zone(vehicle.kind))
         fix = RuleFix(item.time, item.lon, item.lat, item.speed_kmh, item.status, item.alarm,
                       geometry.speed_limit(road, zones, item.time),
                       road.expressway if road is not None else False)

@@ -45,7 +45,7 @@ def city(seed: int) -> CityGeometry:
         polygon = Polygon(ring)
         shapely.prepare(polygon)
         geometry.zones.append(ZoneShape(n + 1, "hazmat_restricted" if n % 2 else "depot",
-                                        polygon, (), None))
+                                        polygon, (), 40.0 if n % 3 == 0 else None))
     geometry.zone_tree = STRtree([z.shape for z in geometry.zones])
     return geometry
 
@@ -75,6 +75,32 @@ def test_warmed_answers_equal_cold_ones():
     crossed = [(lon, lat) for lon, lat in points
                if warm._zone_cache[cell_key(*warm.xy(lon, lat), ZONE_CELL_M)][1]]
     assert len(crossed) > 100 and all(point in warm._point_zones for point in crossed)
+
+
+def test_a_point_warmed_for_speed_zones_only_answers_as_cold():
+    """A batch's taxis and coaches ask only about zones with a speed limit, so warm tests
+    their points against those alone; each question still gets the cold answer, whichever
+    kind of vehicle asks it."""
+    rng = random.Random(11)
+    points = [FRAME.back(rng.uniform(-3500, 3500), rng.uniform(-3500, 3500))
+              for _ in range(4000)]
+    every = [rng.random() < 0.3 for _ in points]
+    cold, warm = city(3), city(3)
+    warm.warm(np.array([p[0] for p in points]), np.array([p[1] for p in points]), every)
+    limited = crossed_speed_only = 0
+    for (lon, lat), asks_all in zip(points, every, strict=True):
+        x, y = cold.xy(lon, lat)
+        for ask in (asks_all, not asks_all):
+            zones = [z.id for z in warm.zones_at(lon, lat, x, y, ask)]
+            assert zones == [z.id for z in cold.zones_at(lon, lat, x, y, ask)]
+        speed_zones = warm.zones_at(lon, lat, x, y, False)
+        assert all(z.speed_limit_kmh is not None for z in speed_zones)
+        limited += bool(speed_zones)
+        crossed_speed_only += (lon, lat) in warm._point_speed_zones
+    assert limited > 100 and crossed_speed_only > 20  # the sample reaches both cases
+    # Points asking about every zone were tested against every crossing zone, as before.
+    assert all((lon, lat) not in warm._point_speed_zones
+               for (lon, lat), asks_all in zip(points, every, strict=True) if asks_all)
 
 
 def test_an_empty_batch_or_city_is_harmless():
