@@ -35,6 +35,7 @@ WAYBILL_END_RADIUS_M = 300.0
 _FLAGS: dict[int, alarms.Flag] = {1: "start", 2: "end"}
 SEEN_ALARMS = 64  # re-sent reports come within minutes; a vehicle reports few alarms in that
 METER_TRIPS_KEPT = dt.timedelta(days=1)  # meter trips older than this cover nothing now
+PLACE_WITHIN = dt.timedelta(hours=1)  # as the writer's location query (writer._LOCATIONS)
 NO_KINDS: frozenset[str] = frozenset()
 
 # Certificate kinds as the plain strings they are at run time. Without Django's type stubs a
@@ -61,7 +62,9 @@ class Finding:
     episode: Episode
     key: str
     driver_id: int | None
-    lon: float | None = None  # only for findings whose place is not in the valid track
+    # Where the episode began, when the rules know it (the writer asks the store otherwise);
+    # a drift record's own place, which is not in the valid track.
+    lon: float | None = None
     lat: float | None = None
 
 
@@ -157,7 +160,18 @@ class VehicleRules:
             return
         key = (episode.rule, episode.start, episode_key(episode))
         if key not in self.dirty:
+            if lon is None or lat is None:
+                lon, lat = self._start_place(episode.start)
             self.dirty[key] = Finding(episode, key[2], self.driver_id, lon, lat)
+
+    def _start_place(self, start: dt.datetime) -> tuple[float | None, float | None]:
+        """Where an episode began as the writer defines it (the last valid fix at or before its
+        start, within an hour), when that fix is the latest valid one seen: an alarm's, a fault's
+        or a fix's own episode usually. None otherwise: the writer then asks the store."""
+        last = self.last_valid
+        if last is not None and last[0] <= start and start - last[0] < PLACE_WITHIN:
+            return last[1], last[2]
+        return None, None
 
     def _drain(self) -> None:
         """Closed episodes are findings too (their end and final measures must be written)."""
@@ -192,7 +206,8 @@ class VehicleRules:
         for episode in closed:
             key = (episode.rule, episode.start, episode_key(episode))
             if key not in self.dirty:
-                self.dirty[key] = Finding(episode, key[2], self.driver_id)
+                lon, lat = self._start_place(episode.start)
+                self.dirty[key] = Finding(episode, key[2], self.driver_id, lon, lat)
         closed.clear()
 
     # -- fixes --------------------------------------------------------------------------------

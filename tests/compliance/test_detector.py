@@ -260,6 +260,39 @@ def test_live_drift_is_what_the_store_flagged_with_its_reason(hazmat, pipeline):
         assert [row[0] for row in cursor.fetchall()] == sorted(reasons)
 
 
+def test_episodes_are_placed_from_memory_where_the_store_would_place_them(world, hazmat,
+                                                                         pipeline, monkeypatch):
+    """An episode's place is the last valid fix at or before its start. When that is the
+    latest valid fix the rules have seen (an alarm's episode, a fault's, a fix's own), the
+    rules give it and the writer does not ask the store; the place is the store's answer."""
+    from compliance.runtime import writer as writer_module
+
+    taxi = world.vehicle_a
+    bus, worker, _ = pipeline()
+    phone = [TerminalEvent("13912345678", taxi.pk, taxi.plate, "safety_alarm",
+                           T0 + dt.timedelta(seconds=s), T0, "dsm_phone",
+                           {"alarm_id": 9, "flag": flag}) for s, flag in ((5, 1), (25, 2))]
+    bus.publish([fix(taxi.pk, 0, lon=LON_A, lat=LAT), phone[0],
+                 fix(taxi.pk, 20, lon=LON_A + 0.001, lat=LAT),
+                 phone[1], fix(taxi.pk, 40, lon=LON_A + 0.002, lat=LAT)])
+    statements: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        statements.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    drain(worker)
+    found = Violation.objects.get(vehicle=taxi, rule="dsm_phone")
+    assert not any(s == writer_module._LOCATIONS for s in statements)
+    with connection.cursor() as cursor:
+        cursor.execute(writer_module._LOCATIONS, {"i": [0], "v": [taxi.pk],
+                                                 "t": [found.started_at]})
+        [(_, lon, lat)] = cursor.fetchall()
+    assert (found.location.x, found.location.y) == (lon, lat) == (LON_A, LAT)
+
+
 def test_a_settings_change_reaches_the_running_detector(world, hazmat, pipeline):
     from compliance.rule_settings import bump_generation
 
