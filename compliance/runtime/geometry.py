@@ -41,24 +41,36 @@ LOOP_SEGMENTS = 48
 # vehicle on or near its route); farther away, every segment is measured.
 ROUTE_CELL_M = 200.0
 ROUTE_REACH_M = 500.0  # above the default corridors (100 m bus, 200 m hazmat and coach)
-# Grid cells as one integer (x cell * 2^32 + y cell): a cache key without a tuple to build and
-# hash per fix. Unique while |y cell| < 2^31, i.e. within 50 000 km at 25 m.
-# Final: the compiled rules then use it as a machine constant, not a module attribute.
-CELL_KEY_BITS: Final = 32
-CELL_KEY_STRIDE: Final = 1 << CELL_KEY_BITS
+# Grid cells as one integer: a cache key without a tuple to build and hash per fix. Each cell
+# index is offset to be positive (any float coordinate on Earth fits 27 bits at 25 m); x goes
+# in the high bits and, scrambled with y (y * MIX + x * MIX_X mod 2^27, invertible as MIX is
+# odd), in the low ones. Python hashes an int to itself and a dict picks its slot from the low
+# bits: unmixed, (x << n) + y, every cell of a row (same y) wanted the same slot, and the road
+# cache's lookups crawled along collision chains.
+# Final: the compiled rules then use them as machine constants, not module attributes.
+CELL_BITS: Final = 27
+CELL_MASK: Final = (1 << CELL_BITS) - 1
+CELL_OFFSET: Final = 1 << (CELL_BITS - 1)
+# Odd and < 2^16: the products stay machine arithmetic when compiled.
+CELL_MIX: Final = 40_503
+CELL_MIX_X: Final = 48_271
+CELL_MIX_INVERSE: Final = 40335239  # CELL_MIX * this = 1 (mod 2^27)
 
 
 def cell_key(x: float, y: float, size: float) -> int:
-    # floor of the quotient, as warm's numpy computes it: the same cell on both sides. A shift,
-    # not a multiplication by the stride: compiled, a product with a factor of 2^31 or more
-    # takes the big-integer path (~500 instructions), a shift stays machine arithmetic.
-    return (math.floor(x / size) << CELL_KEY_BITS) + math.floor(y / size)
+    # floor of the quotient, as warm's numpy computes it: the same cell on both sides. Shifts,
+    # masks and a small product only: compiled, an operand of 2^31 or more in a product takes
+    # the big-integer path (~500 instructions).
+    cx = math.floor(x / size) + CELL_OFFSET
+    cy = math.floor(y / size) + CELL_OFFSET
+    return (cx << CELL_BITS) | ((cy * CELL_MIX + cx * CELL_MIX_X) & CELL_MASK)
 
 
 def cell_of_key(key: int) -> tuple[int, int]:
     """The (x, y) cell of a key, inverse of cell_key."""
-    cy = (key + CELL_KEY_STRIDE // 2) % CELL_KEY_STRIDE - CELL_KEY_STRIDE // 2
-    return (key - cy) // CELL_KEY_STRIDE, cy
+    cx = key >> CELL_BITS
+    cy = ((((key & CELL_MASK) - cx * CELL_MIX_X) & CELL_MASK) * CELL_MIX_INVERSE) & CELL_MASK
+    return cx - CELL_OFFSET, cy - CELL_OFFSET
 
 
 class Route:
@@ -290,8 +302,9 @@ class CityGeometry:
     def _cells_of(xs: np.ndarray, ys: np.ndarray, size: float) -> list[int]:
         """The cell_key of each point, in order."""
         # floor(x / size), as cell_key computes it (IEEE division, then floor): the same keys.
-        keys = (np.floor(xs / size).astype(np.int64) * CELL_KEY_STRIDE
-                + np.floor(ys / size).astype(np.int64))
+        cx = np.floor(xs / size).astype(np.int64) + CELL_OFFSET
+        cy = np.floor(ys / size).astype(np.int64) + CELL_OFFSET
+        keys = (cx << CELL_BITS) | ((cy * CELL_MIX + cx * CELL_MIX_X) & CELL_MASK)
         return keys.tolist()  # type: ignore[no-any-return]
 
     @staticmethod
@@ -302,9 +315,9 @@ class CityGeometry:
     def _grid(cells: list[int]) -> np.ndarray:
         """(x cell, y cell) rows of these keys, as floats (cell_of_key, vectorised)."""
         keys = np.asarray(cells, dtype=np.int64)
-        half = CELL_KEY_STRIDE // 2
-        cy = (keys + half) % CELL_KEY_STRIDE - half
-        return np.column_stack([(keys - cy) // CELL_KEY_STRIDE, cy]).astype(float)
+        cx = keys >> CELL_BITS
+        cy = ((((keys & CELL_MASK) - cx * CELL_MIX_X) & CELL_MASK) * CELL_MIX_INVERSE) & CELL_MASK
+        return np.column_stack([cx - CELL_OFFSET, cy - CELL_OFFSET]).astype(float)
 
     def _warm_roads(self, xs: np.ndarray, ys: np.ndarray) -> None:
         cells = self._new_cells(self._cells_of(xs, ys, CELL_M), self._road_cache)
