@@ -106,10 +106,12 @@ def feed_vehicle(states: dict[int, VehicleRules], vehicle_id: int,
 
 def feed_all(states: dict[int, VehicleRules], per_vehicle: dict[int, list[RuleInput]],
              facts: Facts, configs: ConfigCache, pending: dict[int, float],
-             clock: float) -> int:
+             clock: float) -> tuple[int, list[int]]:
     """Every vehicle's inputs of a batch through its rules; a vehicle fed is noted in
-    ``pending`` (first change since its checkpoint) at ``clock``. Returns the faults."""
+    ``pending`` (first change since its checkpoint) at ``clock``. Returns (the faults, the
+    vehicles with findings to write): a batch of a thousand vehicles has a handful of those."""
     faults = 0
+    with_findings: list[int] = []
     for vehicle_id, items in per_vehicle.items():
         # Usually one report per vehicle per batch: nothing to order.
         outcome = feed_vehicle(states, vehicle_id,
@@ -117,6 +119,10 @@ def feed_all(states: dict[int, VehicleRules], per_vehicle: dict[int, list[RuleIn
                                facts, configs)
         if outcome == FAULT:
             faults += 1
-        elif outcome == FED and vehicle_id not in pending:
-            pending[vehicle_id] = clock
-    return faults
+            continue
+        if outcome == FED:
+            if vehicle_id not in pending:
+                pending[vehicle_id] = clock
+            if states[vehicle_id].dirty:
+                with_findings.append(vehicle_id)
+    return faults, with_findings

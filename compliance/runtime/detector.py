@@ -119,9 +119,10 @@ class Detector:
             firsts = {v: min(i.time for i in per_vehicle[v]) for v in unseen}
             self._restore(conn, firsts)
         self.facts.geometry.warm(*batch.places(per_vehicle, self.facts))
-        self.rule_faults += batch.feed_all(self.states, per_vehicle, self.facts, self.configs,
-                                           self._pending, self._clock)
-        written = self.write_findings(conn, per_vehicle)
+        faults, with_findings = batch.feed_all(self.states, per_vehicle, self.facts,
+                                               self.configs, self._pending, self._clock)
+        self.rule_faults += faults
+        written = self.write_findings(conn, with_findings)
         self.checkpoint(conn, changed_before=self._clock - settings.RULES_CHECKPOINT_EVERY_S)
         if written:
             transaction.on_commit(lambda: self._after_commit(written))
