@@ -3,7 +3,7 @@
 
 The inputs are treated as immutable but are not ``frozen`` dataclasses: one is built per
 record, and a frozen ``__init__`` (one ``object.__setattr__`` per field) costs ~5×. The
-commonest, FixIn, is not a dataclass at all (see RuleFix)."""
+commonest, FixIn, is not a dataclass at all (see PlainValue)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
-
+from compliance.engine.model import PlainValue
 from fleet.gateway.records import DriverSignIn, DriverSignOut, Fix, TerminalEvent
 from fleet.telemetry import quality
 from fleet.telemetry.schema import FLAG_DRIFT
 from fleet.telemetry.wire import BusRecord, MeterTripRecord, OrderRecord
 
 
-class FixIn:
-    """One location report as the rules take it. A plain class with its own ``__init__``, not a
-    dataclass, for the reason RuleFix is one (one is built for every fix)."""
+class FixIn(PlainValue):
+    """One location report as the rules take it; not a dataclass (see PlainValue)."""
 
     __slots__ = ("alarm", "flags", "in_ranges", "lat", "lon", "occluded", "speed_kmh",
                  "status", "time", "via_gateway", "video_lost")
@@ -52,18 +50,6 @@ class FixIn:
     def _values(self) -> tuple[object, ...]:
         return (self.time, self.lon, self.lat, self.speed_kmh, self.status, self.alarm,
                 self.via_gateway, self.flags, self.in_ranges, self.video_lost, self.occluded)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FixIn) and self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return "FixIn" + repr(self._values())
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return FixIn, self._values()
 
 
 @dataclass(slots=True)
@@ -171,13 +157,3 @@ def order_key(item: RuleInput) -> tuple[dt.datetime, int]:
     # At one instant: sign-ins and meter trips before the fix that carries them forward.
     rank = 1 if isinstance(item, FixIn) else 0
     return item.time, rank
-
-
-def fix_places(batches: Iterable[Iterable[RuleInput]]) -> tuple[np.ndarray, np.ndarray]:
-    """Longitudes and latitudes of the positioned fixes, for CityGeometry.warm."""
-    places = [(item.lon, item.lat) for items in batches for item in items
-              if isinstance(item, FixIn) and item.lon is not None and item.lat is not None]
-    if not places:
-        return np.empty(0), np.empty(0)
-    both = np.asarray(places, dtype=float)
-    return both[:, 0], both[:, 1]

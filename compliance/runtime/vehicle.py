@@ -35,7 +35,7 @@ WAYBILL_END_RADIUS_M = 300.0
 _FLAGS: dict[int, alarms.Flag] = {1: "start", 2: "end"}
 SEEN_ALARMS = 64  # re-sent reports come within minutes; a vehicle reports few alarms in that
 METER_TRIPS_KEPT = dt.timedelta(days=1)  # meter trips older than this cover nothing now
-PLACE_WITHIN = dt.timedelta(hours=1)  # as the writer's location query (writer._LOCATIONS)
+PLACE_WITHIN = dt.timedelta(hours=1)  # how far from its start an episode is placed (writer)
 NO_KINDS: frozenset[str] = frozenset()
 
 # Certificate kinds as the plain strings they are at run time. Without Django's type stubs a
@@ -158,6 +158,11 @@ class VehicleRules:
               lat: float | None = None) -> None:
         if episode is None or episode.rule not in config.effective:
             return
+        self._note(episode, lon, lat)
+
+    def _note(self, episode: Episode, lon: float | None = None,
+              lat: float | None = None) -> None:
+        """A finding to write, once per episode, placed where known (see _start_place)."""
         key = (episode.rule, episode.start, episode_key(episode))
         if key not in self.dirty:
             if lon is None or lat is None:
@@ -204,10 +209,7 @@ class VehicleRules:
 
     def _take(self, closed: list[Episode]) -> None:
         for episode in closed:
-            key = (episode.rule, episode.start, episode_key(episode))
-            if key not in self.dirty:
-                lon, lat = self._start_place(episode.start)
-                self.dirty[key] = Finding(episode, key[2], self.driver_id, lon, lat)
+            self._note(episode)
         closed.clear()
 
     # -- fixes --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from compliance.catalogue import RULES
 from compliance.engine.model import Episode
 from compliance.rule_settings import Effective
 from compliance.runtime.facts import Facts
-from compliance.runtime.vehicle import Finding
+from compliance.runtime.vehicle import PLACE_WITHIN, Finding
 from fleet.geo.jurisdiction import DistrictResolver
 from fleet.telemetry.schema import FLAG_VALID, POSITIONS_TABLE
 
@@ -62,17 +62,20 @@ def severity(episode: Episode) -> str:
 # per-row work in LATERAL subqueries): three or four round trips per batch instead of three per
 # finding, which was most of the rules' cost in a busy worker.
 
+# Where an episode began: the last valid fix at or before its start within PLACE_WITHIN, else
+# the first after (the rules place it themselves when it is their latest valid fix).
+_WITHIN = f"interval '{int(PLACE_WITHIN.total_seconds())} seconds'"
 _LOCATIONS = f"""
 SELECT x.i, p.longitude, p.latitude
 FROM unnest(%(i)s::int[], %(v)s::bigint[], %(t)s::timestamptz[]) AS x(i, v, t)
 CROSS JOIN LATERAL (
     SELECT longitude, latitude FROM (
         (SELECT longitude, latitude, 0 AS after FROM {POSITIONS_TABLE}
-          WHERE vehicle_id = x.v AND fix_time <= x.t AND fix_time > x.t - interval '1 hour'
+          WHERE vehicle_id = x.v AND fix_time <= x.t AND fix_time > x.t - {_WITHIN}
             AND flags & {FLAG_VALID} <> 0 ORDER BY fix_time DESC LIMIT 1)
         UNION ALL
         (SELECT longitude, latitude, 1 FROM {POSITIONS_TABLE}
-          WHERE vehicle_id = x.v AND fix_time > x.t AND fix_time < x.t + interval '1 hour'
+          WHERE vehicle_id = x.v AND fix_time > x.t AND fix_time < x.t + {_WITHIN}
             AND flags & {FLAG_VALID} <> 0 ORDER BY fix_time LIMIT 1)
     ) nearest ORDER BY after LIMIT 1) p
 """

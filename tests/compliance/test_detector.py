@@ -44,6 +44,23 @@ def hazmat(world):
 
 
 @pytest.fixture
+def record_statements(monkeypatch):
+    """Call to start recording the SQL sent through psycopg; returns the list it fills."""
+    def start() -> list[str]:
+        statements: list[str] = []
+        execute = psycopg.Cursor.execute
+
+        def recording(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+            statements.append(str(query))
+            return execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", recording)
+        return statements
+
+    return start
+
+
+@pytest.fixture
 def pipeline(make_bus, make_leases):
     def make(name: str = "w1") -> tuple[object, PipelineWorker, Detector]:
         bus = make_bus()
@@ -260,8 +277,8 @@ def test_live_drift_is_what_the_store_flagged_with_its_reason(hazmat, pipeline):
         assert [row[0] for row in cursor.fetchall()] == sorted(reasons)
 
 
-def test_episodes_are_placed_from_memory_where_the_store_would_place_them(world, hazmat,
-                                                                         pipeline, monkeypatch):
+def test_episodes_are_placed_from_memory_where_the_store_would_place_them(world, pipeline,
+                                                                         record_statements):
     """An episode's place is the last valid fix at or before its start. When that is the
     latest valid fix the rules have seen (an alarm's episode, a fault's, a fix's own), the
     rules give it and the writer does not ask the store; the place is the store's answer."""
@@ -275,14 +292,7 @@ def test_episodes_are_placed_from_memory_where_the_store_would_place_them(world,
     bus.publish([fix(taxi.pk, 0, lon=LON_A, lat=LAT), phone[0],
                  fix(taxi.pk, 20, lon=LON_A + 0.001, lat=LAT),
                  phone[1], fix(taxi.pk, 40, lon=LON_A + 0.002, lat=LAT)])
-    statements: list[str] = []
-    execute = psycopg.Cursor.execute
-
-    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
-        statements.append(str(query))
-        return execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    statements = record_statements()
     drain(worker)
     found = Violation.objects.get(vehicle=taxi, rule="dsm_phone")
     assert not any(s == writer_module._LOCATIONS for s in statements)
@@ -307,7 +317,8 @@ def test_a_settings_change_reaches_the_running_detector(world, hazmat, pipeline)
 
 
 def test_a_batch_writes_all_its_findings_in_a_fixed_number_of_statements(world, pipeline,
-                                                                        monkeypatch):
+                                                                        monkeypatch,
+                                                                        record_statements):
     """One set of statements per batch (locations, evidence events, upsert), however many
     vehicles found something: three statements per finding made writes most of the rules'
     cost in a busy worker."""
@@ -324,14 +335,7 @@ def test_a_batch_writes_all_its_findings_in_a_fixed_number_of_statements(world, 
         return written
 
     monkeypatch.setattr(detector, "process", counted_process)
-    statements: list[str] = []
-    execute = psycopg.Cursor.execute
-
-    def counting(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
-        statements.append(str(query))
-        return execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    statements = record_statements()
     drain(worker)
     upserts = [s for s in statements if "INSERT INTO compliance_violation" in s]
     evidence = [s for s in statements if "fleet_terminaleventlog" in s]
