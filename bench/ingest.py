@@ -158,6 +158,7 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
     idle_since = None
     measuring = False
     warm_fixes, cpu, db_cpu = 0, time.process_time(), cpu_seconds(backend)
+    stages_before: dict[str, float] = {}
     while time.monotonic() < deadline:
         if worker.step():
             idle_since = None
@@ -167,6 +168,7 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
             worker.stats.latencies.clear()
             warm_fixes, cpu, db_cpu = (worker.stats.new_fixes, time.process_time(),
                                        cpu_seconds(backend))
+            stages_before = dict(detector.stage_cpu) if detector is not None else {}
             measuring = True
             client.incr(f"{prefix}:measuring")
         done = int(client.incrby(f"{prefix}:done", 0)) >= 1 and bus.backlog() == 0
@@ -177,8 +179,12 @@ def run_worker(prefix: str, shards: int, target: int, queue: multiprocessing.Que
     leases.release_all()
     # CPU of this worker (all its threads) and of its database backend while measured.
     used = (time.process_time() - cpu, cpu_seconds(backend) - db_cpu)
+    stages = {}
+    if detector is not None:  # the rule stage's own CPU by step, measured part only
+        stages = {step: seconds - stages_before.get(step, 0.0)
+                  for step, seconds in detector.stage_cpu.items()}
     queue.put((worker.stats.new_fixes - warm_fixes, list(worker.stats.latencies), time.time(),
-               used))
+               used, stages))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -216,6 +222,8 @@ class Run:
     stored: int
     worker_us: float  # CPU per fix of the workers (every thread)
     database_us: float  # CPU per fix of their PostgreSQL backends
+    # With the rules: CPU per fix of the workers' rule stage, by step (Detector.stage_cpu).
+    stage_us: dict[str, float]
 
     @property
     def cpu_us(self) -> float:
@@ -272,8 +280,12 @@ def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float 
     p50 = latencies[len(latencies) // 2] if latencies else float("nan")
     p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("nan")
     per_fix = 1e6 / max(stored, 1)
+    stage_us: dict[str, float] = collections.Counter()
+    for result in results:
+        stage_us.update({step: seconds * per_fix for step, seconds in result[4].items()})
     return Run(stored / (finished - started), p50, p99, stored,
-               sum(r[3][0] for r in results) * per_fix, sum(r[3][1] for r in results) * per_fix)
+               sum(r[3][0] for r in results) * per_fix, sum(r[3][1] for r in results) * per_fix,
+               dict(stage_us))
 
 
 def main() -> None:
@@ -397,6 +409,16 @@ def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
     return run, found, delays
 
 
+def describe_stages(stage_us: dict[str, float]) -> str:
+    """The rule stage's steps in µs of worker CPU per fix, and their sum."""
+    steps = " + ".join(f"{step} {us:.1f}" for step, us in stage_us.items())
+    return f"{steps} = {sum(stage_us.values()):.1f} µs"
+
+
+def median_stages(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {step: statistics.median(run.get(step, 0.0) for run in runs) for step in runs[0]}
+
+
 def split_after_fixes(records: Sequence[BusRecord], count: int,
                       ) -> tuple[Sequence[BusRecord], Sequence[BusRecord]]:
     """The records up to the ``count``-th fix, and the rest."""
@@ -431,6 +453,7 @@ def rules_comparison(args: argparse.Namespace) -> None:
         print(f"warm-up: the {args.warm_up} fixes before them, processed first, untimed")
     print(f"baseline bare binary COPY:  {copy_rate:10,.0f} rows/s")
     costs, ons, offs, cpu_costs = [], [], [], []
+    stages: list[dict[str, float]] = []
     for n in range(1, args.repeat + 1):
         off_run, _, _ = rules_run(fixes, args, rules=False, warm_up=warm_up)
         on_run, found, delays = rules_run(fixes, args, rules=True, warm_up=warm_up)
@@ -448,6 +471,8 @@ def rules_comparison(args: argparse.Namespace) -> None:
         print(f"       CPU per fix, workers + database: rules off {off_run.worker_us:.0f} + "
               f"{off_run.database_us:.0f} µs, rules on {on_run.worker_us:.0f} + "
               f"{on_run.database_us:.0f} µs; rules cost {cpu_costs[-1] * 100:.1f} % of it")
+        stages.append(on_run.stage_us)
+        print(f"       rule stage CPU per fix: {describe_stages(on_run.stage_us)}")
     print(f"pipeline, rules off:        {statistics.median(offs):10,.0f} fixes/s (median)")
     print(f"pipeline, rules on:         {statistics.median(ons):10,.0f} fixes/s (median)")
     print(f"rules cost:                 {statistics.median(costs) * 100:.1f} % of throughput "
@@ -455,6 +480,7 @@ def rules_comparison(args: argparse.Namespace) -> None:
           f"ratio rules-on / COPY {statistics.median(ons) / copy_rate:.3f}")
     print(f"rules cost in CPU per fix:  {statistics.median(cpu_costs) * 100:.1f} % (median; "
           f"runs {', '.join(f'{c * 100:.0f}' for c in cpu_costs)})")
+    print(f"rule stage CPU per fix:     {describe_stages(median_stages(stages))} (median)")
     print(f"violations found (last run): "
           f"{', '.join(f'{rule} {n}' for rule, n in found) or 'none'}")
     if delays:
