@@ -224,6 +224,7 @@ class Run:
     database_us: float  # CPU per fix of their PostgreSQL backends
     # With the rules: CPU per fix of the workers' rule stage, by step (Detector.stage_cpu).
     stage_us: dict[str, float]
+    measured_from: float  # time.time() when the measured fixes began to be published
 
     @property
     def cpu_us(self) -> float:
@@ -285,7 +286,7 @@ def pipeline(fixes: Sequence[BusRecord], workers: int, shards: int, rate: float 
         stage_us.update({step: seconds * per_fix for step, seconds in result[4].items()})
     return Run(stored / (finished - started), p50, p99, stored,
                sum(r[3][0] for r in results) * per_fix, sum(r[3][1] for r in results) * per_fix,
-               dict(stage_us))
+               dict(stage_us), started)
 
 
 def main() -> None:
@@ -405,7 +406,9 @@ def rules_run(fixes: Sequence[BusRecord], args: argparse.Namespace, rules: bool,
                                "WHERE started_at >= %s AND started_at < %s GROUP BY rule "
                                "ORDER BY 2 DESC", [RULES_DAY, RULES_DAY + dt.timedelta(days=1)])
                 found = cursor.fetchall()
-            delays = alert_delays(received)
+            # The measured part's alerts: the warm-up's are of a backlog, not of the pipeline.
+            delays = alert_delays([(arrived, alert) for arrived, alert in received
+                                   if arrived >= run.measured_from])
     return run, found, delays
 
 

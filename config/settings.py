@@ -234,6 +234,11 @@ RULES_FACTS_REFRESH_S = int(os.environ.get("RULES_FACTS_REFRESH_S", "120"))
 # the checkpoint and replays the stored data after it (at most RULES_CATCH_UP_HOURS of it).
 RULES_CHECKPOINT_EVERY_S = int(os.environ.get("RULES_CHECKPOINT_EVERY_S", "60"))
 RULES_CATCH_UP_HOURS = int(os.environ.get("RULES_CATCH_UP_HOURS", "24"))
+# A busy worker writes its findings at most this long after it made them, in one set of
+# statements for all its batches since, not with every batch (an idle one writes at once). The
+# bus entries behind unwritten findings are acknowledged only once they are written, so a crash
+# loses none: the entries are delivered again. 0 writes with every batch.
+RULES_WRITE_EVERY_S = float(os.environ.get("RULES_WRITE_EVERY_S", "0.5"))
 # Waybills that ended longer ago than this are not loaded into the workers' memory.
 RULES_WAYBILL_HORIZON_DAYS = int(os.environ.get("RULES_WAYBILL_HORIZON_DAYS", "14"))
 # A replay starts this long before the requested period so clocks (fatigue) are warm.

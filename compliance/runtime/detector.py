@@ -1,12 +1,17 @@
 """The pipeline's rule stage: called by the worker inside each batch's transaction.
 
-Per batch: inputs grouped by vehicle and sorted by data time, fed to each vehicle's rules,
-findings upserted as violations in the same transaction as the positions (so a crash loses
-neither or both, and a re-delivered batch rewrites the same rows). After commit: the new
-violations go to the live alert feed and, where the setting asks, a spoken warning goes to the
-driver. Each vehicle's state is checkpointed about RULES_CHECKPOINT_EVERY_S after it first
-changed since its last checkpoint, inside the batch transaction then running; a worker meeting
-a vehicle for the first time restores its checkpoint and replays the stored data after it.
+Per batch: inputs grouped by vehicle and sorted by data time, fed to each vehicle's rules.
+Findings are held and upserted as violations at most RULES_WRITE_EVERY_S after they were made
+(at once when the worker is idle), all held ones in one set of statements, inside the batch
+transaction then running: a busy worker sends those statements a few times a second, not with
+each of its batches. The worker acknowledges the bus entries of a batch only once nothing is
+held (fleet.telemetry.worker), so a crash loses no finding: the entries are delivered again and
+the rules, restored from the checkpoint (which keeps the findings held when it was taken), make
+them again; a re-delivered batch rewrites the same rows. After commit: the new violations go
+to the live alert feed and, where the setting asks, a spoken warning goes to the driver.
+Each vehicle's state is checkpointed about RULES_CHECKPOINT_EVERY_S after it first changed
+since its last checkpoint, inside the batch transaction then running; a worker meeting a
+vehicle for the first time restores its checkpoint and replays the stored data after it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 import pickle
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from time import thread_time
 
 import psycopg
@@ -55,7 +60,8 @@ WHERE compliance_rulecheckpoint.through <= EXCLUDED.through
 
 class Detector:
     def __init__(self, *, live_settings: LiveSettings | None = None,
-                 send_warnings: bool = True, restore: bool = True) -> None:
+                 send_warnings: bool = True, restore: bool = True,
+                 write_every_s: float | None = None) -> None:
         self.live_settings = live_settings or LiveSettings()
         self.snapshot: Snapshot = self.live_settings.snapshot
         self.configs = ConfigCache(self.snapshot)
@@ -72,8 +78,15 @@ class Detector:
         # (~1 s) in one batch, a latency spike, and in a short bench run a cost that fell in
         # the measured window or not.
         self._pending: dict[int, float] = {}
+        # Vehicles with findings not written yet, with the (monotonic) time the first of them
+        # was held, oldest first: all are written once the oldest is write_every_s old.
+        self._held: dict[int, float] = {}
+        self.write_every_s = (settings.RULES_WRITE_EVERY_S if write_every_s is None
+                              else write_every_s)
         self._clock = time.monotonic()
         self.findings_written = 0
+        # Findings written in the transaction running, by state: forgotten once it commits.
+        self._written: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]] = []
         # CPU seconds of this thread by step of the batch (StageClock), and the records they
         # are for: what the ingest bench reports of the rule stage, steadier than throughput.
         self.stage_cpu: Counter[str] = Counter()
@@ -105,6 +118,7 @@ class Detector:
         back later restores from the checkpoints."""
         self.states.clear()
         self._pending.clear()
+        self._held.clear()
 
     # -- the batch ----------------------------------------------------------------------------
     def process(self, conn: psycopg.Connection, records: Sequence[BusRecord],
@@ -112,8 +126,9 @@ class Detector:
         """Inside the batch transaction. ``fix_flags``, by record, are the quality flags the
         store gave each fix (the worker's batch): drift is then what is stored, as in a
         replay; without them the rules judge the ranges and implied speed themselves.
-        Returns the rows written (the after-commit work is registered with
-        transaction.on_commit)."""
+        Returns the rows written (the live alerts are sent on commit; the caller says
+        ``committed()`` once the transaction has)."""
+        self._written = []  # any before are of a transaction that did not commit
         lap = StageClock(self.stage_cpu)
         self.refresh()
         self._clock = time.monotonic()
@@ -132,23 +147,72 @@ class Detector:
         faults, with_findings = batch.feed_all(self.states, per_vehicle, self.facts,
                                                self.configs, self._pending, self._clock)
         self.rule_faults += faults
+        for vehicle_id in with_findings:
+            self._held.setdefault(vehicle_id, self._clock)
         lap("rules")
-        written = self.write_findings(conn, with_findings)
+        written_for: list[int] = []
+        written: list[Written] = []
+        if self._held and self._clock - next(iter(self._held.values())) >= self.write_every_s:
+            written_for, written = self._write_held(conn)
         lap("write")
-        self.checkpoint(conn, changed_before=self._clock - settings.RULES_CHECKPOINT_EVERY_S)
+        self.checkpoint(conn, changed_before=self._clock - settings.RULES_CHECKPOINT_EVERY_S,
+                        written_for=written_for)
         lap("checkpoint")
         self.stage_records += len(records)
+        return written
+
+    @property
+    def holding(self) -> bool:
+        """Whether findings are held, not yet written (their bus entries must stay unacked)."""
+        return bool(self._held)
+
+    def flush(self, conn: psycopg.Connection) -> list[Written]:
+        """Write every finding held, now (inside the caller's transaction): the worker calls
+        this when it has nothing else to do, or before it stops or gives up shards."""
+        self._written = []
+        return self._write_held(conn)[1]
+
+    def committed(self) -> None:
+        """The transaction of the last ``process`` or ``flush`` committed: what it wrote is
+        forgotten, and a vehicle with nothing left to write is no longer held. Said by the
+        worker, not left to an on-commit hook: it asks ``holding`` right after the commit to
+        decide what to acknowledge. Not said, nothing is lost: the findings are written
+        again (the same rows)."""
+        for state, keys in self._written:
+            for key in keys:
+                state.dirty.pop(key, None)
+            if not state.dirty:
+                self._held.pop(state.vehicle_id, None)
+        self._written = []
+
+    def _write_held(self, conn: psycopg.Connection) -> tuple[list[int], list[Written]]:
+        vehicle_ids = []
+        for vehicle_id in list(self._held):
+            state = self.states.get(vehicle_id)
+            if state is None or not state.dirty:  # its rules faulted and started afresh
+                del self._held[vehicle_id]
+            elif vehicle_id not in self.facts.vehicles:
+                log.warning("vehicle %s left the registry with %d findings unwritten; "
+                            "they cannot be written", vehicle_id, len(state.dirty))
+                state.dirty.clear()
+                del self._held[vehicle_id]
+            else:
+                vehicle_ids.append(vehicle_id)
+        written = self.write_findings(conn, vehicle_ids)
         if written:
             transaction.on_commit(lambda: self._after_commit(written))
-        return written
+        return vehicle_ids, written
 
     def feed(self, vehicle_id: int, items: Iterable[RuleInput]) -> None:
         """One vehicle's inputs, in time order (a restore's backlog, a bench, a test)."""
         outcome = batch.feed_vehicle(self.states, vehicle_id, items, self.facts, self.configs)
         if outcome == batch.FAULT:
             self.rule_faults += 1
-        elif outcome == batch.FED and vehicle_id not in self._pending:
-            self._pending[vehicle_id] = self._clock
+        elif outcome == batch.FED:
+            if vehicle_id not in self._pending:
+                self._pending[vehicle_id] = self._clock
+            if self.states[vehicle_id].dirty:
+                self._held.setdefault(vehicle_id, self._clock)
 
     def write_findings(self, conn: psycopg.Connection,
                        vehicle_ids: Iterable[int]) -> list[Written]:
@@ -166,16 +230,19 @@ class Detector:
         if not batch:
             return []
         written = self.writer.write_many(conn, batch, self.facts)
-        # Written in this transaction; forget them only once it commits (a rolled-back batch is
-        # retried and must write them again).
-        transaction.on_commit(lambda: _forget_all(pending))
+        # Written in this transaction; forgotten only once it commits (committed(): a
+        # rolled-back batch is retried and must write them again).
+        self._written.extend(pending)
         self.findings_written += len(written)
         return written
 
     # -- checkpoints --------------------------------------------------------------------------
-    def checkpoint(self, conn: psycopg.Connection, changed_before: float | None = None) -> int:
+    def checkpoint(self, conn: psycopg.Connection, changed_before: float | None = None,
+                   written_for: Collection[int] = ()) -> int:
         """Save the states changed since their last checkpoint (only those whose first change
-        came before ``changed_before``, if given). Returns how many were saved."""
+        came before ``changed_before``, if given). A state keeps its findings not yet written,
+        so that a worker resuming from it writes them; those of ``written_for`` were written in
+        this same transaction. Returns how many were saved."""
         due = []
         for vehicle_id, changed in self._pending.items():  # oldest first: stop at the first new
             if changed_before is not None and changed > changed_before:
@@ -189,7 +256,9 @@ class Detector:
             state = self.states.get(vehicle_id)
             if state is None or state.through is None:
                 continue
-            dirty, state.dirty = state.dirty, {}  # written in this same transaction
+            dirty = state.dirty
+            if vehicle_id in written_for:
+                state.dirty = {}  # written in this same transaction
             try:
                 blobs.append(pickle.dumps((STATE_VERSION, state),
                                           protocol=pickle.HIGHEST_PROTOCOL))
@@ -249,10 +318,3 @@ class StageClock:
         now = thread_time()
         self.totals[step] += now - self.last
         self.last = now
-
-
-def _forget_all(pending: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]],
-                ) -> None:
-    for state, keys in pending:
-        for key in keys:
-            state.dirty.pop(key, None)

@@ -1,4 +1,8 @@
-"""The pipeline worker: owns some shards, applies their records, acknowledges after commit."""
+"""The pipeline worker: owns some shards, applies their records, acknowledges after commit.
+
+A batch's bus entries are acknowledged once it has committed and the rule stage holds no
+finding unwritten (it writes them a little later, for several batches at once): until then
+they stay pending, and a worker taking the shard over after a crash processes them again."""
 
 from __future__ import annotations
 
@@ -32,6 +36,19 @@ class RuleStage(Protocol):
 
     def process(self, conn: psycopg.Connection, records: Sequence[wire.BusRecord],
                 fix_flags: Sequence[int | None] | None = None) -> object: ...
+
+    @property
+    def holding(self) -> bool:
+        """Whether findings are held, not yet written."""
+        ...
+
+    def flush(self, conn: psycopg.Connection) -> object:
+        """Write the findings held, inside the caller's transaction."""
+        ...
+
+    def committed(self) -> None:
+        """The transaction of the last process or flush committed."""
+        ...
 
     def forget_all(self) -> None: ...
 
@@ -71,6 +88,8 @@ class PipelineWorker:
         self.memory = VehicleMemory()
         self.stats = WorkerStats()
         self._recovered: set[int] = set()  # shards whose pending entries we re-processed
+        # By shard: entries of committed batches whose findings the rule stage still holds.
+        self._unacked: dict[int, list[str]] = {}
         self._last_heartbeat = 0.0
 
     def heartbeat_if_due(self) -> None:
@@ -78,7 +97,13 @@ class PipelineWorker:
         if time.monotonic() - self._last_heartbeat >= interval:
             owned = self.leases.heartbeat()
             if self.rules is not None and self._recovered - owned:
-                self.rules.forget_all()  # another worker may hold those vehicles' state now
+                # Another worker may hold those vehicles' state now: write what is held and
+                # start afresh (the states come back from the checkpoints).
+                self.flush_rules()
+                if self._unacked:  # the write failed: process those entries again
+                    self._recovered -= set(self._unacked)
+                    self._unacked.clear()
+                self.rules.forget_all()
             self._recovered &= owned  # a shard lost and regained must be recovered again
             self._last_heartbeat = time.monotonic()
 
@@ -100,11 +125,33 @@ class PipelineWorker:
                 while entries := self.bus.read(shard, count=self.batch_size, block_ms=None,
                                                pending=True):
                     processed += self.process(shard, entries)
-                self._recovered.add(shard)
+                    # Acknowledged only once written: the next read of the pending entries
+                    # must not meet these again.
+                    self.flush_rules()
+                    if self._unacked:
+                        break  # not written (the database refused): tried again next step
+                else:
+                    self._recovered.add(shard)
             entries = self.bus.read(shard, count=self.batch_size, block_ms=None, pending=False)
             if entries:
                 processed += self.process(shard, entries)
+        if not processed:
+            self.flush_rules()  # nothing else to do: write the held findings now
         return processed
+
+    def flush_rules(self) -> None:
+        """Write the findings the rule stage holds, then acknowledge the entries behind them.
+        A database error leaves both for the next try."""
+        if self.rules is not None and self.rules.holding:
+            try:
+                with transaction.atomic():
+                    self.rules.flush(connection.connection)
+            except (DatabaseError, psycopg.Error) as exc:
+                log.warning("the held findings could not be written (%s); retrying", exc)
+                return
+            self.rules.committed()
+        if self.rules is None or not self.rules.holding:
+            self._ack_kept_back()
 
     def process(self, shard: int, entries: list[BusEntry]) -> int:
         decoded: list[tuple[BusEntry, wire.BusRecord]] = []
@@ -127,7 +174,7 @@ class PipelineWorker:
         committed = dt.datetime.now(dt.UTC)
         self.stats.latencies.extend((committed - fix.received_at).total_seconds()
                                     for fix in result.new_fixes)
-        self.bus.ack(shard, [entry.entry_id for entry in entries])
+        self._acknowledge(shard, [entry.entry_id for entry in entries])
         self.stats.batches += 1
         self.stats.records += len(records)
         self.stats.new_fixes += len(result.new_fixes)
@@ -135,6 +182,20 @@ class PipelineWorker:
         if self.on_commit is not None:
             self.on_commit(result)
         return len(entries)
+
+    def _acknowledge(self, shard: int, entry_ids: list[str]) -> None:
+        """A committed batch's entries: acknowledged with every one kept back before, unless
+        the rule stage still holds findings (then kept back too)."""
+        if self.rules is not None and self.rules.holding:
+            self._unacked.setdefault(shard, []).extend(entry_ids)
+            return
+        self._ack_kept_back()
+        self.bus.ack(shard, entry_ids)
+
+    def _ack_kept_back(self) -> None:
+        for shard, entry_ids in self._unacked.items():
+            self.bus.ack(shard, entry_ids)
+        self._unacked.clear()
 
     def _apply(self, records: list[wire.BusRecord]) -> BatchResult:
         with transaction.atomic():
@@ -148,9 +209,12 @@ class PipelineWorker:
             records = cards.apply_reports(connection.connection, records)
             result = apply_batch(connection.connection, records, self.memory)
             if self.rules is not None:
-                # Same transaction: violations and positions commit together or not at all.
+                # Same transaction: the rules' checkpoints and the findings they write commit
+                # with the positions or not at all.
                 self.rules.process(connection.connection, records, result.fix_flags)
-            return result
+        if self.rules is not None:
+            self.rules.committed()
+        return result
 
     def _apply_one_by_one(self, decoded: list[tuple[BusEntry, wire.BusRecord]]) -> BatchResult:
         total = BatchResult()
@@ -176,4 +240,5 @@ class PipelineWorker:
                 if not self.step():
                     stop.wait(self.idle_sleep_s)
         finally:
+            self.flush_rules()
             self.leases.release_all()

@@ -226,6 +226,7 @@ def _judge_speeding(vehicle_id: int) -> None:
     with transaction.atomic():
         connection.ensure_connection()
         detector.process(connection.connection, fixes)
+        detector.flush(connection.connection)  # as the worker does when idle
 
 
 def _read_back_payload(vehicle_id: int) -> dict:

@@ -48,6 +48,14 @@ class RecordingRules:
         self.flags.extend(fix_flags)
         return []
 
+    holding = False  # writes nothing, so holds nothing
+
+    def flush(self, conn: object) -> object:
+        return []
+
+    def committed(self) -> None:
+        pass
+
     def forget_all(self) -> None:
         pass
 
