@@ -26,7 +26,7 @@ from time import thread_time
 
 import psycopg
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from compliance.rule_settings import LiveSettings, Snapshot
 from compliance.runtime import alerts, batch, warnings
@@ -92,6 +92,7 @@ class Detector:
         self.stage_cpu: Counter[str] = Counter()
         self.stage_records = 0
         self.rule_faults = 0  # vehicles whose rules raised (logged; their state started afresh)
+        self.unwritable = 0  # findings the database refused (logged, dropped: a bug)
         from compliance.live import prepare  # imported where used, as in _after_commit
 
         prepare()
@@ -229,11 +230,40 @@ class Detector:
             pending.append((state, list(state.dirty)))
         if not batch:
             return []
-        written = self.writer.write_many(conn, batch, self.facts)
-        # Written in this transaction; forgotten only once it commits (committed(): a
-        # rolled-back batch is retried and must write them again).
-        self._written.extend(pending)
+        try:
+            with transaction.atomic():  # a savepoint: a refused write leaves the batch whole
+                written = self.writer.write_many(conn, batch, self.facts)
+        except (DatabaseError, psycopg.Error):
+            written = self._write_one_by_one(conn, batch, pending)
+        else:
+            # Written in this transaction; forgotten only once it commits (committed(): a
+            # rolled-back batch is retried and must write them again).
+            self._written.extend(pending)
         self.findings_written += len(written)
+        return written
+
+    def _write_one_by_one(self, conn: psycopg.Connection, batch: list[VehicleFindings],
+                          pending: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]],
+                          ) -> list[Written]:
+        """After a refused write: each vehicle's findings on their own. A finding the database
+        refuses is a bug (a value it cannot store); held, it would be tried again and again
+        and hold back every other and the stream's acknowledgements with it. So a vehicle
+        whose findings are refused has them logged and dropped (``unwritable``)."""
+        written: list[Written] = []
+        for item, (state, keys) in zip(batch, pending, strict=True):
+            try:
+                with transaction.atomic():
+                    written += self.writer.write_many(conn, [item], self.facts)
+            except (DatabaseError, psycopg.Error):
+                log.exception("the findings of vehicle %s cannot be written and are dropped: %s",
+                              item.vehicle_id, keys)
+                self.unwritable += len(keys)
+                for key in keys:
+                    state.dirty.pop(key, None)
+                if not state.dirty:
+                    self._held.pop(item.vehicle_id, None)
+                continue
+            self._written.append((state, keys))
         return written
 
     # -- checkpoints --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from compliance.engine.model import Episode
 from compliance.models import RuleCheckpoint, Violation
 from compliance.runtime import detector as detector_module
 from compliance.runtime.detector import Detector
@@ -138,3 +139,25 @@ def test_giving_up_a_shard_writes_what_is_held_first(world, hazmat, make_bus, ma
     assert len(leases.owned) == 1
     assert Violation.objects.filter(vehicle=hazmat).count() == 1
     assert unacknowledged(bus) == 0 and not detector.holding and not detector.states
+
+
+def test_a_finding_the_database_refuses_is_dropped_logged_and_holds_back_nothing(
+        world, hazmat, one_shard, settings, caplog):
+    """A value PostgreSQL cannot store (NaN is not JSON) stands for a bug in a rule: logged
+    and dropped, while the other findings are written and the entries acknowledged."""
+    settings.RULES_WRITE_EVERY_S = 3600
+    bus, make_worker = one_shard
+    worker = make_worker("w1")
+    taxi = world.vehicle_a
+    bus.publish([*speeding(hazmat.pk, range(0, 70, 10)), fix(taxi.pk, 0, lon=LON, lat=LAT)])
+    assert worker.step()
+    detector = worker.rules
+    assert isinstance(detector, Detector)
+    detector.states[taxi.pk].dirty.clear()
+    detector.states[taxi.pk]._note(Episode("gps_drift", T0, T0,
+                                           measured={"implied_speed_kmh": float("nan")}))
+    detector._held.setdefault(taxi.pk, 0.0)
+    assert worker.step() == 0  # idle: everything held is written
+    assert list(Violation.objects.values_list("vehicle_id", "rule")) == [(hazmat.pk, "overspeed")]
+    assert detector.unwritable == 1 and f"vehicle {taxi.pk} cannot be written" in caplog.text
+    assert not detector.holding and unacknowledged(bus) == 0
