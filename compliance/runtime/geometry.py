@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from compliance.engine.model import local
 from fleet.geo.boundaries import to_shapely
 from fleet.geo.jurisdiction import LocalFrame
-from fleet.models.geography import window_contains
+from fleet.models.geography import WeeklyWindow, parse_windows, windows_contain
 
 METRES_PER_DEG_LAT = 111_320.0
 # A fix within this distance of a road centreline is on that road (GNSS error + lane offset).
@@ -172,11 +172,14 @@ class ZoneShape:
     id: int
     kind: str
     shape: BaseGeometry  # lon/lat, prepared
-    windows: tuple[dict[str, Any], ...]
+    # Its weekly windows (Zone.time_windows), parsed once: asked per fix.
+    weekly: tuple[WeeklyWindow, ...]
     speed_limit_kmh: float | None
 
     def in_force(self, moment: dt.datetime) -> bool:
-        return window_contains(list(self.windows), local(moment))
+        if not self.weekly:  # always in force: no local time to work out
+            return True
+        return windows_contain(self.weekly, local(moment))
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +263,7 @@ class CityGeometry:
         for pk, kind, shape, windows, limit in zones:
             polygon = to_shapely(shape)
             shapely.prepare(polygon)
-            geometry.zones.append(ZoneShape(pk, kind, polygon, tuple(windows or ()),
+            geometry.zones.append(ZoneShape(pk, kind, polygon, parse_windows(windows or []),
                                             float(limit) if limit else None))
         if geometry.zones:
             geometry.zone_tree = STRtree([z.shape for z in geometry.zones])

@@ -105,23 +105,36 @@ def validate_time_windows(windows: Any) -> None:
                 raise ValidationError(_("时间应为 HH:MM"), code="bad_windows") from None
 
 
+WeeklyWindow = tuple[frozenset[int], dt.time, dt.time]  # ISO weekdays, start, end
+
+
+def parse_windows(windows: list[dict[str, Any]]) -> tuple[WeeklyWindow, ...]:
+    """Stored windows (validated by validate_time_windows) as windows_contain reads them:
+    parsed once, for a caller asking about many moments (the rules, per fix)."""
+    return tuple((frozenset(window["days"]), dt.time.fromisoformat(window["start"]),
+                  dt.time.fromisoformat(window["end"])) for window in windows)
+
+
 def window_contains(windows: list[dict[str, Any]], moment: dt.datetime) -> bool:
     """Whether local ``moment`` falls in any weekly window (empty list = always)."""
+    return windows_contain(parse_windows(windows), moment)
+
+
+def windows_contain(windows: tuple[WeeklyWindow, ...], moment: dt.datetime) -> bool:
+    """window_contains over parsed windows."""
     if not windows:
         return True
     clock = moment.time().replace(tzinfo=None)
     weekday = moment.isoweekday()
-    for window in windows:
-        start = dt.time.fromisoformat(window["start"])
-        end = dt.time.fromisoformat(window["end"])
+    for days, start, end in windows:
         if start < end:
-            if weekday in window["days"] and start <= clock < end:
+            if weekday in days and start <= clock < end:
                 return True
         else:  # runs over midnight: the part after midnight belongs to the previous day's window
-            if weekday in window["days"] and clock >= start:
+            if weekday in days and clock >= start:
                 return True
             previous_day = 7 if weekday == 1 else weekday - 1
-            if previous_day in window["days"] and clock < end:
+            if previous_day in days and clock < end:
                 return True
     return False
 

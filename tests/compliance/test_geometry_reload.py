@@ -3,6 +3,8 @@ filled, while nothing it is built from changed; rebuilt when a road, zone, line 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from compliance.runtime.geometry import CityGeometry
@@ -37,7 +39,7 @@ def test_a_changed_source_row_rebuilds_it(change: str):
     assert rebuilt is not first
     x, y = rebuilt.xy(LON + 1e-4, LAT)
     if change == "zone window":
-        assert rebuilt.zones[0].windows[0]["start"] == "07:00"
+        assert rebuilt.zones[0].weekly[0][1] == dt.time(7, 0)
     elif change == "new zone":
         assert len(rebuilt.zones) == 2
     else:
