@@ -41,6 +41,7 @@ from fleet.geo.jurisdiction import DistrictResolver
 from fleet.telemetry.wire import BusRecord
 
 log = logging.getLogger(__name__)
+FindingKey = tuple[str, dt.datetime, str]  # VehicleRules.dirty's: (rule, start, episode key)
 # Bump when VehicleRules (or an engine state inside it) changes shape: older checkpoints are
 # then ignored (the vehicle starts afresh) instead of unpickling into a half-built object.
 # Compiled and interpreted states pickle differently (slots), hence the build in the tag.
@@ -86,7 +87,7 @@ class Detector:
         self._clock = time.monotonic()
         self.findings_written = 0
         # Findings written in the transaction running, by state: forgotten once it commits.
-        self._written: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]] = []
+        self._written: list[tuple[VehicleRules, list[FindingKey]]] = []
         # CPU seconds of this thread by step of the batch (StageClock), and the records they
         # are for: what the ingest bench reports of the rule stage, steadier than throughput.
         self.stage_cpu: Counter[str] = Counter()
@@ -180,29 +181,14 @@ class Detector:
         decide what to acknowledge. Not said, nothing is lost: the findings are written
         again (the same rows)."""
         for state, keys in self._written:
-            for key in keys:
-                state.dirty.pop(key, None)
-            if not state.dirty:
-                self._held.pop(state.vehicle_id, None)
+            self._forget(state, keys)
         self._written = []
 
-    def _write_held(self, conn: psycopg.Connection) -> tuple[list[int], list[Written]]:
-        vehicle_ids = []
-        for vehicle_id in list(self._held):
-            state = self.states.get(vehicle_id)
-            if state is None or not state.dirty:  # its rules faulted and started afresh
-                del self._held[vehicle_id]
-            elif vehicle_id not in self.facts.vehicles:
-                log.warning("vehicle %s left the registry with %d findings unwritten; "
-                            "they cannot be written", vehicle_id, len(state.dirty))
-                state.dirty.clear()
-                del self._held[vehicle_id]
-            else:
-                vehicle_ids.append(vehicle_id)
-        written = self.write_findings(conn, vehicle_ids)
-        if written:
-            transaction.on_commit(lambda: self._after_commit(written))
-        return vehicle_ids, written
+    def _forget(self, state: VehicleRules, keys: list[FindingKey]) -> None:
+        for key in keys:
+            state.dirty.pop(key, None)
+        if not state.dirty:
+            self._held.pop(state.vehicle_id, None)
 
     def feed(self, vehicle_id: int, items: Iterable[RuleInput]) -> None:
         """One vehicle's inputs, in time order (a restore's backlog, a bench, a test)."""
@@ -215,42 +201,51 @@ class Detector:
             if self.states[vehicle_id].dirty:
                 self._held.setdefault(vehicle_id, self._clock)
 
-    def write_findings(self, conn: psycopg.Connection,
-                       vehicle_ids: Iterable[int]) -> list[Written]:
-        """The findings of these vehicles' states, all in one set of statements."""
-        batch, pending = [], []
-        for vehicle_id in vehicle_ids:
+    def _write_held(self, conn: psycopg.Connection) -> tuple[list[int], list[Written]]:
+        """Every held finding, in one set of statements. Returns (the vehicles written, the
+        rows)."""
+        findings: list[VehicleFindings] = []
+        pending: list[tuple[VehicleRules, list[FindingKey]]] = []
+        for vehicle_id in list(self._held):
             state = self.states.get(vehicle_id)
             vehicle = self.facts.vehicles.get(vehicle_id)
-            if state is None or vehicle is None or not state.dirty:
-                continue
-            config = self.configs.get(vehicle.district_id, vehicle.kind)
-            batch.append(VehicleFindings(vehicle_id, list(state.dirty.values()),
-                                         config.effective, state.last_report))
-            pending.append((state, list(state.dirty)))
-        if not batch:
-            return []
+            if state is None or not state.dirty:  # its rules faulted and started afresh
+                del self._held[vehicle_id]
+            elif vehicle is None:
+                log.warning("vehicle %s left the registry with %d findings unwritten; "
+                            "they cannot be written", vehicle_id, len(state.dirty))
+                state.dirty.clear()
+                del self._held[vehicle_id]
+            else:
+                config = self.configs.get(vehicle.district_id, vehicle.kind)
+                findings.append(VehicleFindings(vehicle_id, list(state.dirty.values()),
+                                                config.effective, state.last_report))
+                pending.append((state, list(state.dirty)))
+        if not findings:
+            return [], []
         try:
             with transaction.atomic():  # a savepoint: a refused write leaves the batch whole
-                written = self.writer.write_many(conn, batch, self.facts)
+                written = self.writer.write_many(conn, findings, self.facts)
         except (DatabaseError, psycopg.Error):
-            written = self._write_one_by_one(conn, batch, pending)
+            written = self._write_one_by_one(conn, findings, pending)
         else:
             # Written in this transaction; forgotten only once it commits (committed(): a
             # rolled-back batch is retried and must write them again).
             self._written.extend(pending)
         self.findings_written += len(written)
-        return written
+        if written:
+            transaction.on_commit(lambda: self._after_commit(written))
+        return [item.vehicle_id for item in findings], written
 
-    def _write_one_by_one(self, conn: psycopg.Connection, batch: list[VehicleFindings],
-                          pending: list[tuple[VehicleRules, list[tuple[str, dt.datetime, str]]]],
+    def _write_one_by_one(self, conn: psycopg.Connection, findings: list[VehicleFindings],
+                          pending: list[tuple[VehicleRules, list[FindingKey]]],
                           ) -> list[Written]:
         """After a refused write: each vehicle's findings on their own. A finding the database
         refuses is a bug (a value it cannot store); held, it would be tried again and again
         and hold back every other and the stream's acknowledgements with it. So a vehicle
         whose findings are refused has them logged and dropped (``unwritable``)."""
         written: list[Written] = []
-        for item, (state, keys) in zip(batch, pending, strict=True):
+        for item, (state, keys) in zip(findings, pending, strict=True):
             try:
                 with transaction.atomic():
                     written += self.writer.write_many(conn, [item], self.facts)
@@ -258,10 +253,7 @@ class Detector:
                 log.exception("the findings of vehicle %s cannot be written and are dropped: %s",
                               item.vehicle_id, keys)
                 self.unwritable += len(keys)
-                for key in keys:
-                    state.dirty.pop(key, None)
-                if not state.dirty:
-                    self._held.pop(item.vehicle_id, None)
+                self._forget(state, keys)
                 continue
             self._written.append((state, keys))
         return written
